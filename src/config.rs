@@ -1,0 +1,593 @@
+//! Settings: read once from the environment, optionally overlaid by a TOML file,
+//! validated in one pass so an operator sees every problem at once.
+//!
+//! Variables (the TOML file uses the same names, in any case):
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `DATABASE_URL` | PostgreSQL connection URL | required |
+//! | `REDIS_URL` | Redis connection URL | required |
+//! | `PESACHAMA_HTTP_ADDR` | public listener (USSD, SMS, M-Pesa callbacks, app API) | `0.0.0.0:8080` |
+//! | `PESACHAMA_ADMIN_ADDR` | operator listener (`/metrics`) | `127.0.0.1:9090` |
+//! | `PESACHAMA_PIN_SECRET` | server-side key mixed into every PIN hash, >= 32 chars | required |
+//! | `PESACHAMA_REDIS_PREFIX` | prefix of every Redis key (one key space per deployment) | `pc:` |
+//! | `PESACHAMA_LOG_FORMAT` | `json` or `pretty` | `json` |
+//! | `PESACHAMA_SHUTDOWN_DEADLINE_SECS` | how long in-flight work may drain on SIGTERM | `20` |
+//! | `PESACHAMA_REQUEST_TIMEOUT_SECS` | upper bound on one HTTP request | `10` |
+//! | `PESACHAMA_BODY_LIMIT_BYTES` | largest accepted request body | `65536` |
+//! | `MPESA_API_URL` | Daraja base URL | required |
+//! | `MPESA_CONSUMER_KEY`, `MPESA_CONSUMER_SECRET` | Daraja app credentials | required |
+//! | `MPESA_SHORTCODE` | paybill / store number (5-7 digits) | required |
+//! | `MPESA_PASSKEY` | Lipa Na M-Pesa Online passkey | required |
+//! | `MPESA_CALLBACK_URL` | public base URL of this daemon, as Daraja reaches it | required |
+//! | `AT_API_URL` | Africa's Talking API base URL | required |
+//! | `AT_USERNAME`, `AT_API_KEY` | Africa's Talking app credentials | required |
+//! | `AT_SMS_SENDER` | registered sender id or short code; empty = AT's shared sender | unset |
+//!
+//! Precedence: a value in the `--config` file overrides the same variable in the
+//! environment, so one file can pin a deployment whatever the shell exports.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Default public listener, as in the contract table of the design.
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
+/// Default operator listener: loopback only, so metrics are not public by accident.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9090";
+/// Default Redis key prefix.
+pub const DEFAULT_REDIS_PREFIX: &str = "pc:";
+/// Shorter than systemd's `TimeoutStopSec=30` in `systemd/pesachama.service`.
+pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+/// Africa's Talking drops a hop after ~10 s; nothing we serve should take longer.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// USSD and SMS callbacks are a few hundred bytes; Daraja callbacks a few KB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// A PIN secret shorter than this is too easy to guess from a leaked hash.
+pub const MIN_PIN_SECRET_LEN: usize = 32;
+
+/// Every variable this module reads, in the order they are reported.
+const KNOWN: &[&str] = &[
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PESACHAMA_HTTP_ADDR",
+    "PESACHAMA_ADMIN_ADDR",
+    "PESACHAMA_PIN_SECRET",
+    "PESACHAMA_REDIS_PREFIX",
+    "PESACHAMA_LOG_FORMAT",
+    "PESACHAMA_SHUTDOWN_DEADLINE_SECS",
+    "PESACHAMA_REQUEST_TIMEOUT_SECS",
+    "PESACHAMA_BODY_LIMIT_BYTES",
+    "MPESA_API_URL",
+    "MPESA_CONSUMER_KEY",
+    "MPESA_CONSUMER_SECRET",
+    "MPESA_SHORTCODE",
+    "MPESA_PASSKEY",
+    "MPESA_CALLBACK_URL",
+    "AT_API_URL",
+    "AT_USERNAME",
+    "AT_API_KEY",
+    "AT_SMS_SENDER",
+];
+
+/// The daemon's validated settings. `Debug` never shows a secret.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// PostgreSQL, the system of record. Secret: the URL may carry a password.
+    pub database_url: SecretString,
+    /// Redis, the session store. Secret for the same reason.
+    pub redis_url: SecretString,
+    /// Public listener.
+    pub http_addr: SocketAddr,
+    /// Operator listener for `/metrics`.
+    pub admin_addr: SocketAddr,
+    /// Server-side key of the PIN hash; a database dump without it is useless.
+    pub pin_secret: SecretString,
+    /// Prefix of every Redis key, so deployments (and tests) can share a server.
+    pub redis_prefix: String,
+    /// Log output shape.
+    pub log_format: LogFormat,
+    /// How long in-flight requests and tasks may drain after SIGTERM.
+    pub shutdown_deadline: Duration,
+    /// Upper bound on one HTTP request.
+    pub request_timeout: Duration,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Outside services: real ones under `serve`, in-process fakes under `dev`.
+    pub providers: Providers,
+}
+
+/// Which Daraja and Africa's Talking the daemon talks to.
+#[derive(Debug, Clone)]
+pub enum Providers {
+    /// The real APIs, at configured base URLs.
+    Live {
+        mpesa: MpesaSettings,
+        at: AtSettings,
+    },
+    /// The project's in-process fakes (`dev` mode and tests).
+    Fake,
+}
+
+/// Safaricom Daraja credentials and addresses.
+#[derive(Debug, Clone)]
+pub struct MpesaSettings {
+    pub api_url: reqwest::Url,
+    pub consumer_key: SecretString,
+    pub consumer_secret: SecretString,
+    pub shortcode: String,
+    pub passkey: SecretString,
+    pub callback_url: reqwest::Url,
+}
+
+/// Africa's Talking credentials and addresses.
+#[derive(Debug, Clone)]
+pub struct AtSettings {
+    pub api_url: reqwest::Url,
+    pub username: String,
+    pub api_key: SecretString,
+    pub sms_sender: Option<String>,
+}
+
+/// Log output shape: JSON lines for machines, compact text for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// One problem with one setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+/// Everything wrong with the configuration, reported together.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("invalid configuration:\n{}", format_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {}: {}", p.variable, p.reason))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Raw `NAME -> value` pairs before validation.
+pub type RawSettings = BTreeMap<String, String>;
+
+/// Reads the known variables from the process environment.
+pub fn from_env() -> RawSettings {
+    KNOWN
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+        .collect()
+}
+
+/// Overlays the values of a TOML file (flat table of strings, integers or
+/// booleans keyed by variable name) onto `raw`.
+pub fn overlay_file(raw: &mut RawSettings, path: &Path) -> Result<(), ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.message().to_string()))?;
+    let mut unknown = Vec::new();
+    for (key, value) in table {
+        let name = key.to_ascii_uppercase();
+        if !KNOWN.contains(&name.as_str()) {
+            unknown.push(key);
+            continue;
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(file_error(format!(
+                    "{key}: expected a string or number, got {}",
+                    other.type_str()
+                )));
+            }
+        };
+        raw.insert(name, value);
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(file_error(format!("unknown keys: {}", unknown.join(", "))))
+    }
+}
+
+/// Reads the environment and overlays `file` when given.
+pub fn load_raw(file: Option<&Path>) -> Result<RawSettings, ConfigError> {
+    let mut raw = from_env();
+    if let Some(path) = file {
+        overlay_file(&mut raw, path)?;
+    }
+    Ok(raw)
+}
+
+/// Everything `serve` needs, validated.
+pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+    Settings::parse(&load_raw(file)?)
+}
+
+/// Only `DATABASE_URL`, for `migrate` and the admin commands.
+pub fn load_database_url(file: Option<&Path>) -> Result<SecretString, ConfigError> {
+    let raw = load_raw(file)?;
+    let mut c = Checker {
+        raw: &raw,
+        problems: Vec::new(),
+    };
+    c.secret_url("DATABASE_URL", &["postgres", "postgresql"])
+        .ok_or(ConfigError::Invalid(c.problems))
+}
+
+/// Collects problems while the settings are parsed one by one.
+struct Checker<'a> {
+    raw: &'a RawSettings,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Checker<'a> {
+    fn value(&self, variable: &'static str) -> Option<&'a str> {
+        self.raw
+            .get(variable)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn fail(&mut self, variable: &'static str, reason: impl Into<String>) {
+        self.problems.push(Problem {
+            variable,
+            reason: reason.into(),
+        });
+    }
+
+    fn required(&mut self, variable: &'static str) -> Option<&'a str> {
+        let value = self.value(variable);
+        if value.is_none() {
+            self.fail(variable, "is required but not set");
+        }
+        value
+    }
+
+    fn secret(&mut self, variable: &'static str) -> Option<SecretString> {
+        self.required(variable)
+            .map(|v| SecretString::from(v.to_owned()))
+    }
+
+    fn url(&mut self, variable: &'static str, schemes: &[&str]) -> Option<reqwest::Url> {
+        let raw = self.required(variable)?;
+        match reqwest::Url::parse(raw) {
+            Ok(url) if schemes.contains(&url.scheme()) => Some(url),
+            Ok(url) => {
+                let reason = format!(
+                    "scheme `{}` is not one of {}",
+                    url.scheme(),
+                    schemes.join(", ")
+                );
+                self.fail(variable, reason);
+                None
+            }
+            // Deliberately not echoing the value: it may carry a password.
+            Err(e) => {
+                self.fail(variable, format!("is not a valid URL ({e})"));
+                None
+            }
+        }
+    }
+
+    fn secret_url(&mut self, variable: &'static str, schemes: &[&str]) -> Option<SecretString> {
+        self.url(variable, schemes)
+            .map(|u| SecretString::from(u.to_string()))
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &mut self,
+        variable: &'static str,
+        default: T,
+        what: &str,
+    ) -> T {
+        match self.value(variable) {
+            None => default,
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                self.fail(variable, format!("`{raw}` is not {what}"));
+                default
+            }),
+        }
+    }
+
+    fn seconds(&mut self, variable: &'static str, default: Duration, max: u64) -> Duration {
+        let secs = self.parsed(variable, default.as_secs(), "a whole number of seconds");
+        if secs == 0 || secs > max {
+            self.fail(variable, format!("must be between 1 and {max} seconds"));
+        }
+        Duration::from_secs(secs)
+    }
+}
+
+impl Settings {
+    /// Validates `raw` for `serve`: every setting, real providers.
+    pub fn parse(raw: &RawSettings) -> Result<Settings, ConfigError> {
+        Self::parse_with(raw, true)
+    }
+
+    /// Validates `raw` for `dev` and tests: provider settings are ignored and the
+    /// in-process fakes are used instead.
+    pub fn parse_for_fakes(raw: &RawSettings) -> Result<Settings, ConfigError> {
+        Self::parse_with(raw, false)
+    }
+
+    fn parse_with(raw: &RawSettings, live: bool) -> Result<Settings, ConfigError> {
+        let mut c = Checker {
+            raw,
+            problems: Vec::new(),
+        };
+        let database_url = c.secret_url("DATABASE_URL", &["postgres", "postgresql"]);
+        let redis_url = c.secret_url("REDIS_URL", &["redis", "rediss"]);
+        let http_addr = c.parsed(
+            "PESACHAMA_HTTP_ADDR",
+            DEFAULT_HTTP_ADDR.parse().expect("valid default"),
+            "an address like 0.0.0.0:8080",
+        );
+        let admin_addr = c.parsed(
+            "PESACHAMA_ADMIN_ADDR",
+            DEFAULT_ADMIN_ADDR.parse().expect("valid default"),
+            "an address like 127.0.0.1:9090",
+        );
+        let pin_secret = c.secret("PESACHAMA_PIN_SECRET");
+        if pin_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < MIN_PIN_SECRET_LEN)
+        {
+            c.fail(
+                "PESACHAMA_PIN_SECRET",
+                format!("must be at least {MIN_PIN_SECRET_LEN} characters"),
+            );
+        }
+        let redis_prefix = c
+            .value("PESACHAMA_REDIS_PREFIX")
+            .unwrap_or(DEFAULT_REDIS_PREFIX)
+            .to_owned();
+        let log_format = match c.value("PESACHAMA_LOG_FORMAT") {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                c.fail(
+                    "PESACHAMA_LOG_FORMAT",
+                    format!("`{other}` is not json or pretty"),
+                );
+                LogFormat::Json
+            }
+        };
+        let shutdown_deadline = c.seconds(
+            "PESACHAMA_SHUTDOWN_DEADLINE_SECS",
+            DEFAULT_SHUTDOWN_DEADLINE,
+            300,
+        );
+        let request_timeout = c.seconds(
+            "PESACHAMA_REQUEST_TIMEOUT_SECS",
+            DEFAULT_REQUEST_TIMEOUT,
+            120,
+        );
+        let body_limit = c.parsed(
+            "PESACHAMA_BODY_LIMIT_BYTES",
+            DEFAULT_BODY_LIMIT,
+            "a number of bytes",
+        );
+        if !(1024..=10 * 1024 * 1024).contains(&body_limit) {
+            c.fail(
+                "PESACHAMA_BODY_LIMIT_BYTES",
+                "must be between 1024 and 10485760",
+            );
+        }
+        let providers = if live {
+            live_providers(&mut c)
+        } else {
+            Some(Providers::Fake)
+        };
+
+        match (database_url, redis_url, pin_secret, providers) {
+            (Some(database_url), Some(redis_url), Some(pin_secret), Some(providers))
+                if c.problems.is_empty() =>
+            {
+                Ok(Settings {
+                    database_url,
+                    redis_url,
+                    http_addr,
+                    admin_addr,
+                    pin_secret,
+                    redis_prefix,
+                    log_format,
+                    shutdown_deadline,
+                    request_timeout,
+                    body_limit,
+                    providers,
+                })
+            }
+            _ => Err(ConfigError::Invalid(c.problems)),
+        }
+    }
+}
+
+fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
+    let web = ["http", "https"];
+    let mpesa_api = c.url("MPESA_API_URL", &web);
+    let consumer_key = c.secret("MPESA_CONSUMER_KEY");
+    let consumer_secret = c.secret("MPESA_CONSUMER_SECRET");
+    let shortcode = c.required("MPESA_SHORTCODE").map(str::to_owned);
+    if let Some(code) = &shortcode {
+        if !(5..=7).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            c.fail("MPESA_SHORTCODE", "must be 5 to 7 digits");
+        }
+    }
+    let passkey = c.secret("MPESA_PASSKEY");
+    let callback_url = c.url("MPESA_CALLBACK_URL", &web);
+    let at_api = c.url("AT_API_URL", &web);
+    let username = c.required("AT_USERNAME").map(str::to_owned);
+    let api_key = c.secret("AT_API_KEY");
+    let sms_sender = c.value("AT_SMS_SENDER").map(str::to_owned);
+    if sms_sender.as_ref().is_some_and(|s| s.len() > 11) {
+        c.fail("AT_SMS_SENDER", "a sender id has at most 11 characters");
+    }
+    Some(Providers::Live {
+        mpesa: MpesaSettings {
+            api_url: mpesa_api?,
+            consumer_key: consumer_key?,
+            consumer_secret: consumer_secret?,
+            shortcode: shortcode?,
+            passkey: passkey?,
+            callback_url: callback_url?,
+        },
+        at: AtSettings {
+            api_url: at_api?,
+            username: username?,
+            api_key: api_key?,
+            sms_sender,
+        },
+    })
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Json => "json",
+            LogFormat::Pretty => "pretty",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> RawSettings {
+        [
+            ("DATABASE_URL", "postgres://app:hunter2@db/pesachama"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("PESACHAMA_PIN_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("MPESA_API_URL", "https://daraja.example"),
+            ("MPESA_CONSUMER_KEY", "ck"),
+            ("MPESA_CONSUMER_SECRET", "cs-very-secret"),
+            ("MPESA_SHORTCODE", "174379"),
+            ("MPESA_PASSKEY", "pk-very-secret"),
+            ("MPESA_CALLBACK_URL", "https://gw.example"),
+            ("AT_API_URL", "https://at.example"),
+            ("AT_USERNAME", "sandbox"),
+            ("AT_API_KEY", "at-very-secret"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn problems(raw: &RawSettings) -> Vec<&'static str> {
+        match Settings::parse(raw) {
+            Err(ConfigError::Invalid(p)) => p.into_iter().map(|p| p.variable).collect(),
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_complete_environment_parses_with_defaults() {
+        let s = Settings::parse(&complete()).unwrap();
+        assert_eq!(s.http_addr.to_string(), DEFAULT_HTTP_ADDR);
+        assert_eq!(s.admin_addr.to_string(), DEFAULT_ADMIN_ADDR);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(matches!(s.providers, Providers::Live { .. }));
+    }
+
+    #[test]
+    fn every_missing_variable_is_reported_at_once() {
+        let missing = problems(&RawSettings::new());
+        for v in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "PESACHAMA_PIN_SECRET",
+            "MPESA_API_URL",
+            "MPESA_PASSKEY",
+            "AT_API_KEY",
+        ] {
+            assert!(missing.contains(&v), "{v} not reported in {missing:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let mut raw = complete();
+        raw.insert("PESACHAMA_HTTP_ADDR".into(), "eight-thousand".into());
+        raw.insert("MPESA_SHORTCODE".into(), "12ab".into());
+        raw.insert("REDIS_URL".into(), "http://cache".into());
+        raw.insert("PESACHAMA_PIN_SECRET".into(), "short".into());
+        let found = problems(&raw);
+        assert_eq!(
+            found,
+            vec![
+                "REDIS_URL",
+                "PESACHAMA_HTTP_ADDR",
+                "PESACHAMA_PIN_SECRET",
+                "MPESA_SHORTCODE"
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = Settings::parse(&complete()).unwrap();
+        let shown = format!("{s:?}");
+        for secret in [
+            "hunter2",
+            "cs-very-secret",
+            "pk-very-secret",
+            "at-very-secret",
+            "0123456789abcdef",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+    }
+
+    #[test]
+    fn fakes_need_no_provider_settings() {
+        let raw: RawSettings = complete()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("MPESA_") && !k.starts_with("AT_"))
+            .collect();
+        assert!(matches!(
+            Settings::parse_for_fakes(&raw).unwrap().providers,
+            Providers::Fake
+        ));
+    }
+
+    #[test]
+    fn the_file_overrides_the_environment_and_rejects_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("pc-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("good.toml");
+        std::fs::write(&path, "pesachama_http_addr = \"127.0.0.1:8181\"\n").unwrap();
+        let mut raw = complete();
+        overlay_file(&mut raw, &path).unwrap();
+        assert_eq!(Settings::parse(&raw).unwrap().http_addr.port(), 8181);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "databse_url = \"x\"\n").unwrap();
+        let err = overlay_file(&mut complete(), &bad).unwrap_err().to_string();
+        assert!(err.contains("unknown keys: databse_url"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,186 @@
+//! `Msisdn`: a mobile number parsed once at the edge and kept in E.164.
+//!
+//! Parsing is delegated to the `phonenumber` crate (libphonenumber's metadata),
+//! so the set of valid Kenyan mobile ranges follows the numbering plan rather
+//! than a regex of ours. Past the edge nothing handles a raw phone `String`.
+
+use std::fmt;
+
+use phonenumber::country::Id;
+use phonenumber::{Mode, PhoneNumber, Type};
+
+/// A valid mobile number in E.164 form (`+254712345678`).
+///
+/// `Display` masks the middle digits (`+254712***678`) so a number can go into a
+/// log line; use [`Msisdn::as_e164`] where the full number is needed.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Msisdn(String);
+
+/// Why a phone number was refused; the message is safe to show to the person
+/// who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("no phone number given")]
+    Empty,
+    #[error("a phone number has only digits, spaces, dashes and an optional leading +")]
+    BadCharacters,
+    #[error("not a phone number: {0}")]
+    Unparseable(String),
+    #[error("not a valid number for its country (check the digits)")]
+    Invalid,
+    #[error("not a mobile number (landlines cannot use USSD or M-Pesa)")]
+    NotMobile,
+}
+
+/// Longest input we even try to parse; anything longer is not a phone number.
+const MAX_INPUT_LEN: usize = 32;
+
+impl Msisdn {
+    /// Parses a number as a Kenyan member types it: `0712 345 678`,
+    /// `254712345678`, `+254712345678`, `712345678`. Numbers of other countries
+    /// are accepted in international form (`+256…`).
+    pub fn parse(input: &str) -> Result<Msisdn, PhoneError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if trimmed.len() > MAX_INPUT_LEN
+            || !trimmed
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0))
+        {
+            return Err(PhoneError::BadCharacters);
+        }
+        let digits: String = trimmed.chars().filter(|c| *c != ' ' && *c != '-').collect();
+        // `254…` without the plus is how Daraja writes numbers; libphonenumber
+        // would read it as a national number, so add the plus ourselves.
+        let normalised = if digits.len() == 12 && digits.starts_with("254") {
+            format!("+{digits}")
+        } else {
+            digits
+        };
+        let number = phonenumber::parse(Some(Id::KE), &normalised)
+            .map_err(|e| PhoneError::Unparseable(e.to_string()))?;
+        Self::from_parsed(&number)
+    }
+
+    fn from_parsed(number: &PhoneNumber) -> Result<Msisdn, PhoneError> {
+        if !phonenumber::is_valid(number) {
+            return Err(PhoneError::Invalid);
+        }
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile => {
+                Ok(Msisdn(number.format().mode(Mode::E164).to_string()))
+            }
+            _ => Err(PhoneError::NotMobile),
+        }
+    }
+
+    /// The full number, `+254712345678`.
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as Daraja wants it: digits only, `254712345678`.
+    pub fn to_daraja(&self) -> &str {
+        &self.0[1..]
+    }
+
+    /// A masked form for screens and logs: `0712***678` for Kenyan numbers.
+    pub fn masked_local(&self) -> String {
+        match self.0.strip_prefix("+254") {
+            Some(nsn) if nsn.len() == 9 => format!("0{}***{}", &nsn[..3], &nsn[6..]),
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Msisdn {
+    /// Masked: keeps the country code, the operator prefix and the last three digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = &self.0;
+        let head = n.len().min(7);
+        let tail = n.len().saturating_sub(3).max(head);
+        write!(f, "{}***{}", &n[..head], &n[tail..])
+    }
+}
+
+impl fmt::Debug for Msisdn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Msisdn({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn kenyan_shapes_all_normalise_to_e164() {
+        for input in [
+            "0712 345 678",
+            "0712345678",
+            "254712345678",
+            "+254712345678",
+            "712345678",
+            "+254 712-345-678",
+        ] {
+            assert_eq!(
+                Msisdn::parse(input).unwrap().as_e164(),
+                "+254712345678",
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn newer_safaricom_and_airtel_ranges_are_mobile() {
+        assert_eq!(
+            Msisdn::parse("0110123456").unwrap().as_e164(),
+            "+254110123456"
+        );
+        assert_eq!(
+            Msisdn::parse("0733123456").unwrap().as_e164(),
+            "+254733123456"
+        );
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert_eq!(Msisdn::parse("  "), Err(PhoneError::Empty));
+        assert_eq!(Msisdn::parse("07x2345678"), Err(PhoneError::BadCharacters));
+        assert_eq!(Msisdn::parse("0712+345678"), Err(PhoneError::BadCharacters));
+        assert_eq!(Msisdn::parse("071234567"), Err(PhoneError::Invalid));
+        assert_eq!(
+            Msisdn::parse("0712345678901234567890123456789012345"),
+            Err(PhoneError::BadCharacters)
+        );
+        // A Nairobi landline.
+        assert_eq!(Msisdn::parse("020 2222222"), Err(PhoneError::NotMobile));
+    }
+
+    #[test]
+    fn display_masks_the_number() {
+        let m = Msisdn::parse("0712345678").unwrap();
+        assert_eq!(m.to_string(), "+254712***678");
+        assert_eq!(format!("{m:?}"), "Msisdn(+254712***678)");
+        assert_eq!(m.masked_local(), "0712***678");
+        assert_eq!(m.to_daraja(), "254712345678");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(input in "\\PC{0,40}") {
+            let _ = Msisdn::parse(&input);
+        }
+
+        #[test]
+        fn parsing_is_idempotent(nsn in "7[0-9]{8}") {
+            if let Ok(m) = Msisdn::parse(&nsn) {
+                prop_assert_eq!(Msisdn::parse(m.as_e164()).unwrap(), m);
+            }
+        }
+    }
+}

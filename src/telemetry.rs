@@ -1,0 +1,129 @@
+//! Logs and metrics: the tracing subscriber, the Prometheus recorder, and the
+//! HTTP request metrics middleware.
+//!
+//! Metric names follow `pesachama_<thing>_<unit>[_total]`; labels are bounded
+//! (route template, method, status, outcome), never a phone number or session id.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Counter: HTTP requests by method, route template and status.
+pub const HTTP_REQUESTS: &str = "pesachama_http_requests_total";
+/// Histogram: HTTP request duration by method and route template.
+pub const HTTP_DURATION: &str = "pesachama_http_request_duration_seconds";
+/// Gauge: HTTP requests being served right now.
+pub const HTTP_IN_FLIGHT: &str = "pesachama_http_requests_in_flight";
+
+/// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the global tracing subscriber. `RUST_LOG` overrides the default
+/// filter. Safe to call more than once (later calls do nothing), which tests need.
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+/// Several applications in one process (tests) share it.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe_metrics();
+            handle
+        })
+        .clone()
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route and status."
+    );
+    metrics::describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by method and route."
+    );
+    metrics::describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being served now.");
+}
+
+/// Decrements the in-flight gauge when the request finishes, even if the
+/// handler future is dropped half-way (client gone, timeout).
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        metrics::gauge!(HTTP_IN_FLIGHT).increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(HTTP_IN_FLIGHT).decrement(1.0);
+    }
+}
+
+/// Standard methods by name; anything else is one label, since a client may
+/// send arbitrary extension methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware recording [`HTTP_REQUESTS`] and [`HTTP_DURATION`]. The route label
+/// is the matched template (`/v1/chamas/{id}`), or `unmatched` for 404s, so an
+/// attacker probing random paths cannot blow up the label set.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let _guard = InFlight::enter();
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = method_label(request.method());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

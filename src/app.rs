@@ -1,0 +1,169 @@
+//! The application: shared state, the two listeners, background tasks and the
+//! one shutdown path.
+//!
+//! `Application::build` connects, binds (port 0 allowed, for tests) and returns;
+//! `run_until_stopped` serves until the given token is cancelled, then drains
+//! in-flight requests and tasks within the configured deadline.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Settings;
+use crate::{api, db, telemetry};
+
+/// Redis must answer within this or the call counts as failed; sessions need
+/// answers in milliseconds, not seconds.
+const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
+/// Time allowed to open a Redis connection.
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Handles shared by every request and task. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// What a handler can reach.
+pub struct App {
+    /// The system of record.
+    pub db: PgPool,
+    /// Session store and hot data; reconnects by itself after an outage.
+    pub redis: ConnectionManager,
+    /// Validated settings.
+    pub settings: Settings,
+}
+
+/// A built, bound, not yet running gateway.
+pub struct Application {
+    state: AppState,
+    http: TcpListener,
+    admin: TcpListener,
+    metrics: PrometheusHandle,
+}
+
+impl Application {
+    /// Connects to PostgreSQL and Redis and binds both listeners.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let metrics = telemetry::metrics_handle();
+        let db = db::connect(&settings.database_url).await?;
+        let redis = connect_redis(&settings).await?;
+        let http = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
+        let admin = TcpListener::bind(settings.admin_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.admin_addr))?;
+        let state = AppState(Arc::new(App {
+            db,
+            redis,
+            settings,
+        }));
+        Ok(Application {
+            state,
+            http,
+            admin,
+            metrics,
+        })
+    }
+
+    /// The public address actually bound (useful with port 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// The operator address actually bound.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// The shared state, for tests and for `dev` seeding.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops accepting, lets
+    /// in-flight requests and tasks finish within the drain deadline, and returns.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let deadline = self.state.settings.shutdown_deadline;
+        let tasks = TaskTracker::new();
+        let public = api::router(self.state.clone());
+        let metrics = self.metrics.clone();
+        let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));
+
+        tracing::info!(
+            http.addr = %self.http_addr(),
+            admin.addr = %self.admin_addr(),
+            "gateway listening"
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            axum::serve(self.http, public)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            axum::serve(self.admin, admin)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+        tasks.close();
+
+        shutdown.cancelled().await;
+        tracing::info!(
+            deadline_secs = deadline.as_secs(),
+            "shutting down, draining"
+        );
+        if tokio::time::timeout(deadline, tasks.wait()).await.is_err() {
+            tracing::warn!("drain deadline passed with work still running; exiting anyway");
+        }
+        self.state.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(settings.redis_url.expose_secret())
+        .context("REDIS_URL is not a usable Redis URL")?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_CONNECT_TIMEOUT)
+        .set_response_timeout(REDIS_RESPONSE_TIMEOUT)
+        .set_number_of_retries(2);
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .context("cannot reach Redis")
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn termination_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler can be installed");
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,131 @@
+//! What each command-line command does, kept out of `main.rs` so it can be
+//! tested and reused by `dev`.
+
+use anyhow::Context;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{Application, termination_signal};
+use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
+use crate::config::Settings;
+use crate::phone::Msisdn;
+use crate::{db, telemetry};
+
+pub use crate::dev::dev;
+
+/// How many times `chama create` tries a fresh generated code before giving up.
+const CODE_ATTEMPTS: usize = 5;
+
+/// `pesachama serve`: migrate, then run until SIGTERM/SIGINT.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init_tracing(settings.log_format);
+    let app = Application::build(settings).await?;
+    db::migrate(&app.state().db).await?;
+    run_with_signals(app).await
+}
+
+/// Runs `app` until a termination signal, then drains.
+pub async fn run_with_signals(app: Application) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        termination_signal().await;
+        trigger.cancel();
+    });
+    app.run_until_stopped(shutdown).await
+}
+
+/// `pesachama migrate`.
+pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    db::migrate(&pool).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// `pesachama chama create`: prints the new chama's code.
+pub async fn chama_create(
+    url: &SecretString,
+    name: &str,
+    code: Option<&str>,
+) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    let chama = match code {
+        Some(code) => {
+            let code = ChamaCode::parse(code).map_err(anyhow::Error::msg)?;
+            create_in_tx(&pool, name, &code).await?
+        }
+        None => create_with_generated_code(&pool, name).await?,
+    };
+    println!("{}", chama.code);
+    Ok(())
+}
+
+async fn create_in_tx(
+    pool: &sqlx::PgPool,
+    name: &str,
+    code: &ChamaCode,
+) -> Result<chama::Chama, ChamaError> {
+    let mut tx = pool.begin().await?;
+    let chama = chama::create_chama(&mut tx, Actor::Cli, name, code).await?;
+    tx.commit().await?;
+    Ok(chama)
+}
+
+async fn create_with_generated_code(
+    pool: &sqlx::PgPool,
+    name: &str,
+) -> anyhow::Result<chama::Chama> {
+    for _ in 0..CODE_ATTEMPTS {
+        match create_in_tx(pool, name, &ChamaCode::generate(name)).await {
+            Err(ChamaError::CodeTaken(_)) => continue,
+            other => return Ok(other?),
+        }
+    }
+    anyhow::bail!("could not find a free chama code; pass one with --code")
+}
+
+/// `pesachama member add`.
+pub async fn member_add(
+    url: &SecretString,
+    chama_code: &str,
+    phone: &str,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<()> {
+    let phone = Msisdn::parse(phone).with_context(|| format!("invalid phone `{phone}`"))?;
+    let pool = db::connect(url).await?;
+    let mut tx = pool.begin().await?;
+    let member = chama::add_member(&mut tx, Actor::Cli, chama_code, &phone, name, role).await?;
+    tx.commit().await?;
+    println!(
+        "added member no. {} {} ({}) as {}",
+        member.member_no,
+        member.name,
+        member.phone,
+        member.role.as_str()
+    );
+    Ok(())
+}
+
+/// `pesachama member list`: the register as a table.
+pub async fn member_list(url: &SecretString, chama_code: &str) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    let mut conn = pool.acquire().await?;
+    let members = chama::list_members(&mut conn, chama_code).await?;
+    println!(
+        "{:>4}  {:<30} {:<14} {:<12} status",
+        "no.", "name", "phone", "role"
+    );
+    for m in members {
+        println!(
+            "{:>4}  {:<30} {:<14} {:<12} {}",
+            m.member_no,
+            m.name,
+            m.phone,
+            m.role.as_str(),
+            m.status
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! PostgreSQL plumbing shared by every domain module: the pool, the embedded
+//! migrations, and the helper that turns a named constraint violation into a
+//! domain outcome. Domain SQL lives in the module that owns the table.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, migrate::Migrator};
+
+/// The forward-only migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Connections per node: a USSD hop holds one for about a millisecond, so a
+/// small pool serves thousands of hops a second and leaves room for more nodes.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+/// How long a caller waits for a free connection before the hop fails over.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a usable PostgreSQL URL: {0}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot reach PostgreSQL: {0}")]
+    Unreachable(sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects eagerly, so a database that is down is reported at start-up rather
+/// than on the first member's hop.
+pub async fn connect(url: &secrecy::SecretString) -> Result<PgPool, DbError> {
+    let options: PgConnectOptions = url.expose_secret().parse().map_err(DbError::BadUrl)?;
+    PgPoolOptions::new()
+        .max_connections(DEFAULT_POOL_SIZE)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.application_name("pesachama"))
+        .await
+        .map_err(DbError::Unreachable)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// True when `error` is a violation of the constraint or unique index `name`.
+pub fn is_violation(error: &sqlx::Error, name: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(name))
+}

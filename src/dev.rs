@@ -1,0 +1,139 @@
+//! `pesachama dev`: a working gateway on a fresh machine in one command.
+//!
+//! Starts private PostgreSQL and Redis servers when `DATABASE_URL` / `REDIS_URL`
+//! are unset (data kept in `.local/dev` and reused), migrates, seeds a demo chama,
+//! and serves with the in-process fake Daraja and Africa's Talking until Ctrl-C.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::app::Application;
+use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
+use crate::cli::run_with_signals;
+use crate::config::{self, RawSettings, Settings};
+use crate::devstack::{PrivatePostgres, PrivateRedis};
+use crate::phone::Msisdn;
+use crate::{db, telemetry};
+
+/// Where `dev` keeps its private servers' data, relative to the working folder.
+pub const STATE_DIR: &str = ".local/dev";
+/// A fixed PIN secret so PINs set in one `dev` run still work in the next.
+/// Never used by `serve`, which requires its own.
+const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
+/// `dev` listens on loopback only unless told otherwise.
+const DEV_HTTP_ADDR: &str = "127.0.0.1:8080";
+
+/// The demo chama's code.
+pub const DEMO_CHAMA: &str = "UMOJA";
+/// A second chama, so a member of two chamas can be tried.
+pub const SECOND_CHAMA: &str = "JIRANI";
+
+/// The demo people: phone, name, role in UMOJA, also in JIRANI.
+pub const DEMO_PEOPLE: &[(&str, &str, Role, bool)] = &[
+    ("0711000001", "Grace Wanjiku", Role::Chairperson, false),
+    ("0711000002", "Jane Achieng", Role::Treasurer, false),
+    ("0711000003", "Peter Kamau", Role::Secretary, false),
+    ("0711000004", "Mary Njeri", Role::Member, true),
+    ("0711000005", "John Otieno", Role::Member, false),
+    ("0711000006", "Faith Chebet", Role::Member, false),
+];
+
+/// Runs the dev stack until Ctrl-C, then stops what it started.
+pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
+    telemetry::init_tracing(config::LogFormat::Pretty);
+    let state_dir = Path::new(STATE_DIR);
+    let mut postgres = None;
+    if !raw.contains_key("DATABASE_URL") {
+        let pg = blocking(state_dir, PrivatePostgres::start).await?;
+        println!("started private PostgreSQL: {}", pg.url());
+        raw.insert("DATABASE_URL".into(), pg.url().to_owned());
+        postgres = Some(pg);
+    }
+    let mut redis = None;
+    if !raw.contains_key("REDIS_URL") {
+        let r = blocking(state_dir, PrivateRedis::start).await?;
+        println!("started private Redis: {}", r.url());
+        raw.insert("REDIS_URL".into(), r.url().to_owned());
+        redis = Some(r);
+    }
+    raw.entry("PESACHAMA_PIN_SECRET".into())
+        .or_insert_with(|| DEV_PIN_SECRET.into());
+    raw.entry("PESACHAMA_HTTP_ADDR".into())
+        .or_insert_with(|| DEV_HTTP_ADDR.into());
+    let settings = Settings::parse_for_fakes(&raw)?;
+
+    let app = Application::build(settings).await?;
+    db::migrate(&app.state().db).await?;
+    seed_demo(&app.state().db)
+        .await
+        .context("cannot seed the demo chama")?;
+    print_welcome(&app);
+    let outcome = run_with_signals(app).await;
+    // Dropping the handles stops the private servers (pg_ctl stop, SIGTERM).
+    drop(redis);
+    drop(postgres);
+    outcome
+}
+
+async fn blocking<T: Send + 'static>(
+    dir: &Path,
+    start: fn(&Path) -> Result<T, crate::devstack::DevstackError>,
+) -> anyhow::Result<T> {
+    let dir = dir.to_owned();
+    Ok(tokio::task::spawn_blocking(move || start(&dir)).await??)
+}
+
+/// Creates the demo chamas and people unless they exist already.
+pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    for (code, name) in [
+        (DEMO_CHAMA, "Umoja Women Group"),
+        (SECOND_CHAMA, "Jirani Self Help"),
+    ] {
+        let code = ChamaCode::parse(code).map_err(anyhow::Error::msg)?;
+        match chama::create_chama(&mut tx, Actor::System, name, &code).await {
+            Ok(_) => {}
+            Err(ChamaError::CodeTaken(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (phone, name, role, also_second) in DEMO_PEOPLE {
+        let phone = Msisdn::parse(phone)?;
+        chama::add_member(&mut tx, Actor::System, DEMO_CHAMA, &phone, name, *role).await?;
+        if *also_second {
+            chama::add_member(
+                &mut tx,
+                Actor::System,
+                SECOND_CHAMA,
+                &phone,
+                name,
+                Role::Member,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn print_welcome(app: &Application) {
+    let http = app.http_addr();
+    println!();
+    println!(
+        "PesaChama dev gateway on http://{http} (metrics on http://{}/metrics)",
+        app.admin_addr()
+    );
+    println!("Daraja and Africa's Talking are in-process fakes.");
+    println!("Demo chama {DEMO_CHAMA} (Umoja Women Group):");
+    for (phone, name, role, also) in DEMO_PEOPLE {
+        let extra = if *also {
+            format!(", also in {SECOND_CHAMA}")
+        } else {
+            String::new()
+        };
+        println!("  {phone}  {name:<14} {}{extra}", role.as_str());
+    }
+    println!("Try:  curl http://{http}/readyz");
+    println!("Stop with Ctrl-C.");
+}

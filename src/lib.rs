@@ -1,0 +1,25 @@
+//! PesaChama gateway: USSD, SMS, M-Pesa and the app API for Kenyan chamas.
+//!
+//! # Layout
+//!
+//! - [`config`]: settings from the environment and an optional TOML file, checked once.
+//! - [`app`]: shared state, listeners, background tasks, the shutdown path.
+//! - [`api`]: the public HTTP router, its layers and the `ApiError` edge type.
+//! - [`telemetry`]: logs, the Prometheus recorder, HTTP metrics.
+//! - [`db`]: the PostgreSQL pool, embedded migrations, constraint helpers.
+//! - [`phone`]: `Msisdn`, a phone number parsed once into E.164.
+//! - [`chama`]: chamas, members and the audit trail of admin actions.
+//! - [`cli`]: what each command-line command does.
+//! - [`dev`]: the one-command local stack with a seeded demo chama.
+//! - [`devstack`]: private PostgreSQL and Redis servers for `dev` and tests.
+
+pub mod api;
+pub mod app;
+pub mod chama;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod dev;
+pub mod devstack;
+pub mod phone;
+pub mod telemetry;

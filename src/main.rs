@@ -1,0 +1,131 @@
+//! The `pesachama` command line: parses arguments and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pesachama::chama::Role;
+use pesachama::{cli, config};
+
+#[derive(Parser)]
+#[command(
+    name = "pesachama",
+    version,
+    about = "PesaChama gateway: USSD, SMS, M-Pesa and app API for chamas"
+)]
+struct Cli {
+    /// TOML file whose values override the environment (same variable names).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (production: real Daraja and Africa's Talking).
+    Serve,
+    /// Run a local gateway with private PostgreSQL/Redis, a demo chama and fake providers.
+    Dev,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage chamas.
+    #[command(subcommand)]
+    Chama(ChamaCommand),
+    /// Manage chama members.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate every setting `serve` needs and report all problems at once.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum ChamaCommand {
+    /// Create a chama and print its code.
+    Create {
+        /// Display name, e.g. "Umoja Women Group".
+        #[arg(long)]
+        name: String,
+        /// Code members and officials use (3-12 letters/digits); generated when omitted.
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Add a person to a chama (creating the user when the phone is new).
+    Add(MemberAdd),
+    /// List a chama's members.
+    List {
+        /// Chama code.
+        #[arg(long)]
+        chama: String,
+    },
+}
+
+#[derive(Args)]
+struct MemberAdd {
+    /// Chama code.
+    #[arg(long)]
+    chama: String,
+    /// Phone as typed: 0712 345 678, 254712345678 or +254712345678.
+    #[arg(long)]
+    phone: String,
+    /// Member's name.
+    #[arg(long)]
+    name: String,
+    /// Role in the chama.
+    #[arg(long, value_enum, default_value = "member")]
+    role: Role,
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(args));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Cli) -> anyhow::Result<()> {
+    let file = args.config.as_deref();
+    match args.command {
+        Command::Serve => cli::serve(config::load(file)?).await,
+        Command::Dev => cli::dev(config::load_raw(file)?).await,
+        Command::Migrate => cli::migrate(&config::load_database_url(file)?).await,
+        Command::Config(ConfigCommand::Check) => {
+            config::load(file)?;
+            println!("configuration ok");
+            Ok(())
+        }
+        Command::Chama(ChamaCommand::Create { name, code }) => {
+            cli::chama_create(&config::load_database_url(file)?, &name, code.as_deref()).await
+        }
+        Command::Member(MemberCommand::Add(m)) => {
+            let url = config::load_database_url(file)?;
+            cli::member_add(&url, &m.chama, &m.phone, &m.name, m.role).await
+        }
+        Command::Member(MemberCommand::List { chama }) => {
+            cli::member_list(&config::load_database_url(file)?, &chama).await
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The operator's command line against a real database: chama and member
+//! admin, configuration checks, and refusals that must change nothing.
+
+use std::process::{Command, Output};
+
+use crate::helpers::TestDb;
+
+fn pesachama(database_url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesachama"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.args(args).output().expect("pesachama runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn chama_create_prints_the_code_and_leaves_an_audit_row() {
+    let db = TestDb::new().await;
+    let out = pesachama(
+        Some(&db.url),
+        &[
+            "chama",
+            "create",
+            "--name",
+            "Umoja Women",
+            "--code",
+            "umoja",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "UMOJA");
+
+    let generated = pesachama(
+        Some(&db.url),
+        &["chama", "create", "--name", "Jirani Self Help"],
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    assert!(
+        stdout(&generated).trim().starts_with("JIRANI"),
+        "{}",
+        stdout(&generated)
+    );
+
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from audit_logs where action = 'chama.create'"
+        )
+        .await,
+        2
+    );
+    // The chart of accounts comes with the chama.
+    assert!(count(&db, "select count(*) from ledger_accounts").await >= 20);
+}
+
+#[tokio::test]
+async fn member_add_accepts_phones_as_kenyans_type_them() {
+    let db = TestDb::new().await;
+    pesachama(
+        Some(&db.url),
+        &["chama", "create", "--name", "Umoja", "--code", "UMOJA"],
+    );
+    for (phone, name, role) in [
+        ("0712 345 678", "Grace Wanjiku", "chairperson"),
+        ("254712345679", "Jane Achieng", "treasurer"),
+        ("+254712345680", "Peter Kamau", "member"),
+    ] {
+        let out = pesachama(
+            Some(&db.url),
+            &[
+                "member", "add", "--chama", "UMOJA", "--phone", phone, "--name", name, "--role",
+                role,
+            ],
+        );
+        assert!(out.status.success(), "{phone}: {}", stderr(&out));
+    }
+
+    let list = pesachama(Some(&db.url), &["member", "list", "--chama", "umoja"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let text = stdout(&list);
+    for expected in [
+        "+254712345678",
+        "+254712345679",
+        "+254712345680",
+        "chairperson",
+        "Grace Wanjiku",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from audit_logs where action = 'member.add'"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn bad_member_input_is_refused_and_changes_nothing() {
+    let db = TestDb::new().await;
+    pesachama(
+        Some(&db.url),
+        &["chama", "create", "--name", "Umoja", "--code", "UMOJA"],
+    );
+    let add = |phone: &str, chama: &str, role: &str| {
+        pesachama(
+            Some(&db.url),
+            &[
+                "member", "add", "--chama", chama, "--phone", phone, "--name", "Mary", "--role",
+                role,
+            ],
+        )
+    };
+    assert!(add("0712345678", "UMOJA", "treasurer").status.success());
+
+    let cases = [
+        (add("0712 34", "UMOJA", "member"), "invalid phone"),
+        (add("020 2222222", "UMOJA", "member"), "not a mobile number"),
+        (
+            add("0712345679", "NOPE", "member"),
+            "no chama has the code NOPE",
+        ),
+        (add("0712345678", "UMOJA", "member"), "already a member"),
+        (
+            add("0712345679", "UMOJA", "treasurer"),
+            "already has an active treasurer",
+        ),
+        (add("0712345679", "UMOJA", "king"), "invalid value 'king'"),
+    ];
+    for (out, why) in cases {
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains(why),
+            "expected `{why}` in {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(count(&db, "select count(*) from chama_members").await, 1);
+    assert_eq!(count(&db, "select count(*) from users").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from audit_logs where action = 'member.add'"
+        )
+        .await,
+        1
+    );
+}
+
+#[test]
+fn config_check_reports_every_missing_setting_at_once() {
+    let out = pesachama(None, &["config", "check"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for v in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PESACHAMA_PIN_SECRET",
+        "MPESA_CONSUMER_KEY",
+        "AT_API_KEY",
+    ] {
+        assert!(err.contains(v), "{v} missing from {err}");
+    }
+}
+
+#[test]
+fn a_malformed_config_file_is_refused() {
+    let path = std::env::temp_dir().join(format!("pc-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, "database_url = [1, 2").unwrap();
+    let out = pesachama(
+        None,
+        &["--config", path.to_str().unwrap(), "config", "check"],
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot read config file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_arguments_are_refused() {
+    let out = pesachama(None, &["chama", "explode"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unrecognized subcommand"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_database_that_is_down_gives_one_clear_message() {
+    // Port 1 on loopback: nothing listens there.
+    let out = pesachama(
+        Some("postgres://postgres@127.0.0.1:1/x"),
+        &["member", "list", "--chama", "UMOJA"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach PostgreSQL"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,111 @@
+//! The operational surface: probes, metrics, limits, unknown routes, shutdown.
+
+use std::time::Duration;
+
+use crate::helpers::{servers, spawn_app, spawn_app_with};
+use crate::proxy::{ChaosProxy, redis_socket};
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn readyz_is_ready_when_postgres_and_redis_answer() {
+    let app = spawn_app().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["postgres"], "ok");
+    assert_eq!(body["redis"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_names_redis_when_it_is_cut_and_recovers_after() {
+    let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
+    let url = format!("redis://{}", proxy.addr);
+    let app = spawn_app_with(|raw| {
+        raw.insert("REDIS_URL".into(), url);
+    })
+    .await;
+
+    proxy.cut();
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["redis"], "unreachable");
+    assert_eq!(body["postgres"], "ok");
+
+    proxy.restore();
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.get("/readyz").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "readyz did not recover after Redis came back");
+}
+
+#[tokio::test]
+async fn unknown_routes_get_a_problem_document() {
+    let app = spawn_app().await;
+    let response = app.get("/no/such/thing").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], 404);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/healthz"))
+        .body(vec![b'a'; 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_the_admin_address_only() {
+    let app = spawn_app().await;
+    app.get("/healthz").await;
+
+    let metrics = app
+        .client
+        .get(format!("http://{}/metrics", app.admin_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("pesachama_http_requests_total"), "{text}");
+    assert!(text.contains(r#"route="/healthz""#), "{text}");
+
+    assert_eq!(app.get("/metrics").await.status(), 404);
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving_and_returns_cleanly() {
+    let mut app = spawn_app().await;
+    app.shutdown.cancel();
+    let stopped = app.stopped.take().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("stops within the deadline")
+        .unwrap();
+    assert!(outcome.is_ok());
+    assert!(app.client.get(app.url("/healthz")).send().await.is_err());
+}

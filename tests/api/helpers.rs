@@ -1,0 +1,266 @@
+//! `spawn_app()` and the servers behind it.
+//!
+//! With `DATABASE_URL` / `REDIS_URL` set, tests use those servers (CI, or a
+//! developer's own). Unset, the first test starts private servers from the
+//! machine's binaries (state in `.local/test`, reused by the next run) and the
+//! process stops them on exit. Each test gets its own database, cloned from a
+//! template migrated once, and its own Redis key prefix, so tests run in parallel.
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
+
+use pesachama::app::{AppState, Application};
+use pesachama::config::{RawSettings, Settings};
+use pesachama::db::MIGRATOR;
+use pesachama::devstack::{PrivatePostgres, PrivateRedis};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Where private test servers keep their data.
+const STATE_DIR: &str = ".local/test";
+
+/// Addresses of the PostgreSQL and Redis the tests use.
+pub struct Servers {
+    /// URL of a database we may create other databases from.
+    pub postgres_admin: String,
+    pub redis: String,
+}
+
+/// Private servers started by this process, stopped at exit.
+static STARTED: Mutex<Option<(Option<PrivatePostgres>, Option<PrivateRedis>)>> = Mutex::new(None);
+
+extern "C" fn stop_started_servers() {
+    if let Ok(mut started) = STARTED.lock() {
+        started.take();
+    }
+}
+
+/// The servers, started on first use.
+pub fn servers() -> &'static Servers {
+    static SERVERS: OnceLock<Servers> = OnceLock::new();
+    SERVERS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(STATE_DIR);
+        let mut pg = None;
+        let mut redis = None;
+        let postgres_admin = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+            let server = PrivatePostgres::start(&dir).expect("start private PostgreSQL");
+            let url = server.url().to_owned();
+            pg = Some(server);
+            url
+        });
+        let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| {
+            let server = PrivateRedis::start(&dir).expect("start private Redis");
+            let url = server.url().to_owned();
+            redis = Some(server);
+            url
+        });
+        if pg.is_some() || redis.is_some() {
+            *STARTED.lock().unwrap() = Some((pg, redis));
+            // Statics are never dropped; atexit runs when the test binary exits.
+            unsafe { libc::atexit(stop_started_servers) };
+        }
+        Servers {
+            postgres_admin,
+            redis: redis_url,
+        }
+    })
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+/// Name of the migrated template; changes whenever a migration changes.
+fn template_name() -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for m in MIGRATOR.iter() {
+        for b in m.checksum.iter().chain(m.version.to_le_bytes().iter()) {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("pesachama_tpl_{hash:016x}")
+}
+
+async fn ensure_template(admin: &mut PgConnection) -> String {
+    static READY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let name = template_name();
+            // Serialises template creation across test processes too.
+            admin
+                .execute("select pg_advisory_lock(724001)")
+                .await
+                .unwrap();
+            let exists: bool =
+                sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut *admin)
+                    .await
+                    .unwrap();
+            if !exists {
+                let building = format!("{name}_building");
+                admin
+                    .execute(format!(r#"drop database if exists "{building}""#).as_str())
+                    .await
+                    .unwrap();
+                admin
+                    .execute(format!(r#"create database "{building}""#).as_str())
+                    .await
+                    .unwrap();
+                let url = with_database(&servers().postgres_admin, &building);
+                let mut conn = PgConnection::connect(&url).await.unwrap();
+                MIGRATOR.run(&mut conn).await.expect("migrations apply");
+                conn.close().await.unwrap();
+                admin
+                    .execute(format!(r#"alter database "{building}" rename to "{name}""#).as_str())
+                    .await
+                    .unwrap();
+            }
+            admin
+                .execute("select pg_advisory_unlock(724001)")
+                .await
+                .unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh, migrated database, dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let servers = servers();
+        let mut admin = PgConnection::connect(&servers.postgres_admin)
+            .await
+            .unwrap();
+        let template = ensure_template(&mut admin).await;
+        let name = format!("pesachama_test_{}", Uuid::new_v4().simple());
+        admin
+            .execute(format!(r#"create database "{name}" template "{template}""#).as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let url = with_database(&servers.postgres_admin, &name);
+        TestDb { name, url }
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPool::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = servers().postgres_admin.clone();
+        let name = self.name.clone();
+        // Drop cannot be async; a short-lived runtime on another thread does it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                    let _ = conn
+                        .execute(
+                            format!(r#"drop database if exists "{name}" with (force)"#).as_str(),
+                        )
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Settings for a test app: port 0, fakes, its own database and key prefix.
+pub fn test_settings(db: &TestDb, prefix: &str) -> RawSettings {
+    [
+        ("DATABASE_URL", db.url.as_str()),
+        ("REDIS_URL", servers().redis.as_str()),
+        ("PESACHAMA_HTTP_ADDR", "127.0.0.1:0"),
+        ("PESACHAMA_ADMIN_ADDR", "127.0.0.1:0"),
+        (
+            "PESACHAMA_PIN_SECRET",
+            "test-pin-secret-0123456789abcdef0123",
+        ),
+        ("PESACHAMA_REDIS_PREFIX", prefix),
+        ("PESACHAMA_LOG_FORMAT", "pretty"),
+        ("PESACHAMA_SHUTDOWN_DEADLINE_SECS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A running gateway and handles to inspect it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: PgPool,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub test_db: TestDb,
+}
+
+/// Starts the gateway with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the gateway after `adjust` has changed the raw settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+    init_test_tracing();
+    let test_db = TestDb::new().await;
+    let prefix = format!("t{}:", Uuid::new_v4().simple());
+    let mut raw = test_settings(&test_db, &prefix);
+    adjust(&mut raw);
+    let settings = Settings::parse_for_fakes(&raw).expect("test settings are valid");
+    let app = Application::build(settings).await.expect("app builds");
+    let addr = app.http_addr();
+    let admin_addr = app.admin_addr();
+    let state = app.state().clone();
+    let shutdown = CancellationToken::new();
+    let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    TestApp {
+        addr,
+        admin_addr,
+        client: reqwest::Client::new(),
+        db: state.db.clone(),
+        state,
+        shutdown,
+        stopped: Some(stopped),
+        test_db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn init_test_tracing() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        pesachama::telemetry::init_tracing(pesachama::config::LogFormat::Pretty);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real gateway on port 0 against real PostgreSQL and
+//! Redis, one fresh database and one Redis key prefix per test.
+
+mod cli;
+mod health;
+mod helpers;
+mod proxy;

@@ -104,13 +104,17 @@ pub struct Settings {
 /// Which Daraja and Africa's Talking the daemon talks to.
 #[derive(Debug, Clone)]
 pub enum Providers {
-    /// The real APIs, at configured base URLs.
-    Live {
-        mpesa: MpesaSettings,
-        at: AtSettings,
-    },
+    /// The real APIs, at configured base URLs (boxed: the fake variant is empty).
+    Live(Box<LiveProviders>),
     /// The project's in-process fakes (`dev` mode and tests).
     Fake,
+}
+
+/// Settings of the real outside services.
+#[derive(Debug, Clone)]
+pub struct LiveProviders {
+    pub mpesa: MpesaSettings,
+    pub at: AtSettings,
 }
 
 /// Safaricom Daraja credentials and addresses.
@@ -446,7 +450,7 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
     if sms_sender.as_ref().is_some_and(|s| s.len() > 11) {
         c.fail("AT_SMS_SENDER", "a sender id has at most 11 characters");
     }
-    Some(Providers::Live {
+    Some(Providers::Live(Box::new(LiveProviders {
         mpesa: MpesaSettings {
             api_url: mpesa_api?,
             consumer_key: consumer_key?,
@@ -461,7 +465,7 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
             api_key: api_key?,
             sms_sender,
         },
-    })
+    })))
 }
 
 impl fmt::Display for LogFormat {
@@ -510,7 +514,7 @@ mod tests {
         assert_eq!(s.http_addr.to_string(), DEFAULT_HTTP_ADDR);
         assert_eq!(s.admin_addr.to_string(), DEFAULT_ADMIN_ADDR);
         assert_eq!(s.log_format, LogFormat::Json);
-        assert!(matches!(s.providers, Providers::Live { .. }));
+        assert!(matches!(s.providers, Providers::Live(_)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -162,6 +163,10 @@ impl Files {
             .arg("--pidfile")
             .arg(&self.pid_path)
             .current_dir(&self.work_dir)
+            // Its own process group keeps a terminal's Ctrl-C from stopping
+            // Redis under an application that is still draining; `stop`
+            // (or the next run, through the pid file) ends it instead.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_copy)

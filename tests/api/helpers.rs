@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 
-use pesachama::app::{AppState, Application};
+use pesachama::app::Application;
 use pesachama::config::{RawSettings, Settings};
 use pesachama::db::MIGRATOR;
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
@@ -205,11 +205,10 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub client: reqwest::Client,
-    pub db: PgPool,
-    pub state: AppState,
     pub shutdown: CancellationToken,
     pub stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    pub test_db: TestDb,
+    /// Held so the database is dropped with the app.
+    _database: TestDb,
 }
 
 /// Starts the gateway with default test settings.
@@ -228,18 +227,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.http_addr();
     let admin_addr = app.admin_addr();
-    let state = app.state().clone();
     let shutdown = CancellationToken::new();
     let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
         addr,
         admin_addr,
         client: reqwest::Client::new(),
-        db: state.db.clone(),
-        state,
         shutdown,
         stopped: Some(stopped),
-        test_db,
+        _database: test_db,
     }
 }
 

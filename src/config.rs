@@ -15,6 +15,15 @@
 //! | `PESACHAMA_SHUTDOWN_DEADLINE_SECS` | how long in-flight work may drain on SIGTERM | `20` |
 //! | `PESACHAMA_REQUEST_TIMEOUT_SECS` | upper bound on one HTTP request | `10` |
 //! | `PESACHAMA_BODY_LIMIT_BYTES` | largest accepted request body | `65536` |
+//! | `PESACHAMA_MENUS_DIR` | USSD menu files | `menus` |
+//! | `PESACHAMA_LOCALES_DIR` | Fluent files, one folder per language | `locales` |
+//! | `PESACHAMA_USSD_SESSION_TTL_SECS` | idle lifetime of a USSD session | `180` |
+//! | `PESACHAMA_USSD_RESUME_WINDOW_SECS` | how long an interrupted session can be resumed | `120` |
+//! | `PESACHAMA_USSD_ALLOWED_SOURCES` | comma-separated CIDRs allowed to call the USSD endpoints; empty = any | empty |
+//! | `PESACHAMA_USSD_CALLBACK_TOKEN` | when set, USSD callbacks must carry `?token=<value>` | unset |
+//! | `PESACHAMA_USSD_BASIC_AUTH` | when set (`user:password`), USSD callbacks must carry it | unset |
+//! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make | `30` |
+//! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
 //! | `MPESA_API_URL` | Daraja base URL | required |
 //! | `MPESA_CONSUMER_KEY`, `MPESA_CONSUMER_SECRET` | Daraja app credentials | required |
 //! | `MPESA_SHORTCODE` | paybill / store number (5-7 digits) | required |
@@ -30,7 +39,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -62,6 +71,15 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_SHUTDOWN_DEADLINE_SECS",
     "PESACHAMA_REQUEST_TIMEOUT_SECS",
     "PESACHAMA_BODY_LIMIT_BYTES",
+    "PESACHAMA_MENUS_DIR",
+    "PESACHAMA_LOCALES_DIR",
+    "PESACHAMA_USSD_SESSION_TTL_SECS",
+    "PESACHAMA_USSD_RESUME_WINDOW_SECS",
+    "PESACHAMA_USSD_ALLOWED_SOURCES",
+    "PESACHAMA_USSD_CALLBACK_TOKEN",
+    "PESACHAMA_USSD_BASIC_AUTH",
+    "PESACHAMA_USSD_RATE_PER_PHONE",
+    "PESACHAMA_USSD_RATE_PER_SOURCE",
     "MPESA_API_URL",
     "MPESA_CONSUMER_KEY",
     "MPESA_CONSUMER_SECRET",
@@ -97,9 +115,44 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// The USSD channel: menus, sessions, callback protection, rate limits.
+    pub ussd: UssdSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
+
+/// Settings of the USSD channel.
+#[derive(Debug, Clone)]
+pub struct UssdSettings {
+    /// Folder of `*.toml` menu files.
+    pub menus_dir: PathBuf,
+    /// Folder holding `en/` and `sw/` Fluent files.
+    pub locales_dir: PathBuf,
+    /// Idle lifetime of a session, refreshed on each hop.
+    pub session_ttl: Duration,
+    /// How long after an interruption a redial is offered to resume.
+    pub resume_window: Duration,
+    /// Source networks allowed to call; empty allows any.
+    pub allowed_sources: Vec<ipnet::IpNet>,
+    /// Shared secret expected in the `token` query parameter.
+    pub callback_token: Option<SecretString>,
+    /// Basic-auth credential expected on callbacks: user and password.
+    pub basic_auth: Option<(String, SecretString)>,
+    /// Hops per minute one phone may make.
+    pub rate_per_phone: u32,
+    /// Hops per second one source address may make.
+    pub rate_per_source: u32,
+}
+
+/// Default idle lifetime of a USSD session: Africa's Talking's own maximum.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(180);
+/// Default resume window after an interrupted session.
+pub const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(120);
+/// A member types a screen every few seconds; 30 hops a minute is generous.
+pub const DEFAULT_RATE_PER_PHONE: u32 = 30;
+/// Africa's Talking sends every member's hops from a handful of addresses, so
+/// the per-source limit only stops a runaway client, not real traffic.
+pub const DEFAULT_RATE_PER_SOURCE: u32 = 20_000;
 
 /// Which Daraja and Africa's Talking the daemon talks to.
 #[derive(Debug, Clone)]
@@ -401,6 +454,7 @@ impl Settings {
                 "must be between 1024 and 10485760",
             );
         }
+        let ussd = ussd_settings(&mut c);
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -422,11 +476,97 @@ impl Settings {
                     shutdown_deadline,
                     request_timeout,
                     body_limit,
+                    ussd,
                     providers,
                 })
             }
             _ => Err(ConfigError::Invalid(c.problems)),
         }
+    }
+}
+
+fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
+    let dir =
+        |c: &Checker<'_>, variable, default| PathBuf::from(c.value(variable).unwrap_or(default));
+    let menus_dir = dir(c, "PESACHAMA_MENUS_DIR", "menus");
+    let locales_dir = dir(c, "PESACHAMA_LOCALES_DIR", "locales");
+    let session_ttl = c.seconds("PESACHAMA_USSD_SESSION_TTL_SECS", DEFAULT_SESSION_TTL, 3600);
+    let resume_window = c.seconds(
+        "PESACHAMA_USSD_RESUME_WINDOW_SECS",
+        DEFAULT_RESUME_WINDOW,
+        3600,
+    );
+    let mut allowed_sources = Vec::new();
+    for cidr in c
+        .value("PESACHAMA_USSD_ALLOWED_SOURCES")
+        .unwrap_or("")
+        .split(',')
+    {
+        let cidr = cidr.trim();
+        if cidr.is_empty() {
+            continue;
+        }
+        match cidr
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        {
+            Ok(net) => allowed_sources.push(net),
+            Err(_) => c.fail(
+                "PESACHAMA_USSD_ALLOWED_SOURCES",
+                format!("`{cidr}` is not an address or CIDR"),
+            ),
+        }
+    }
+    let callback_token = c
+        .value("PESACHAMA_USSD_CALLBACK_TOKEN")
+        .map(|t| SecretString::from(t.to_owned()));
+    if callback_token
+        .as_ref()
+        .is_some_and(|t| t.expose_secret().len() < 16)
+    {
+        c.fail(
+            "PESACHAMA_USSD_CALLBACK_TOKEN",
+            "must be at least 16 characters",
+        );
+    }
+    let basic_auth = match c.value("PESACHAMA_USSD_BASIC_AUTH") {
+        None => None,
+        Some(pair) => match pair.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                Some((user.to_owned(), SecretString::from(password.to_owned())))
+            }
+            _ => {
+                c.fail("PESACHAMA_USSD_BASIC_AUTH", "must be `user:password`");
+                None
+            }
+        },
+    };
+    let rate_per_phone = c.parsed(
+        "PESACHAMA_USSD_RATE_PER_PHONE",
+        DEFAULT_RATE_PER_PHONE,
+        "a whole number",
+    );
+    let rate_per_source = c.parsed(
+        "PESACHAMA_USSD_RATE_PER_SOURCE",
+        DEFAULT_RATE_PER_SOURCE,
+        "a whole number",
+    );
+    if rate_per_phone == 0 {
+        c.fail("PESACHAMA_USSD_RATE_PER_PHONE", "must be at least 1");
+    }
+    if rate_per_source == 0 {
+        c.fail("PESACHAMA_USSD_RATE_PER_SOURCE", "must be at least 1");
+    }
+    UssdSettings {
+        menus_dir,
+        locales_dir,
+        session_ttl,
+        resume_window,
+        allowed_sources,
+        callback_token,
+        basic_auth,
+        rate_per_phone,
+        rate_per_source,
     }
 }
 

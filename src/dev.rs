@@ -20,7 +20,7 @@ use crate::{db, telemetry};
 pub const STATE_DIR: &str = ".local/dev";
 /// A fixed PIN secret so PINs set in one `dev` run still work in the next.
 /// Never used by `serve`, which requires its own.
-const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
+pub const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
 /// `dev` listens on loopback only unless told otherwise.
 const DEV_HTTP_ADDR: &str = "127.0.0.1:8080";
 

@@ -22,6 +22,21 @@ pub const HTTP_DURATION: &str = "pesachama_http_request_duration_seconds";
 /// Gauge: HTTP requests being served right now.
 pub const HTTP_IN_FLIGHT: &str = "pesachama_http_requests_in_flight";
 
+/// Counter: USSD hops by service code, screen shown and outcome.
+pub const USSD_HOPS: &str = "pesachama_ussd_hops_total";
+/// Histogram: time to answer a USSD hop, by screen shown.
+pub const USSD_HOP_DURATION: &str = "pesachama_ussd_hop_duration_seconds";
+/// Counter: USSD sessions started, by service code.
+pub const USSD_SESSIONS_STARTED: &str = "pesachama_ussd_sessions_started_total";
+/// Counter: USSD sessions ended (Africa's Talking's end event), by status.
+pub const USSD_SESSIONS_ENDED: &str = "pesachama_ussd_sessions_ended_total";
+/// Counter: sessions that ended without reaching an END screen, by last screen.
+pub const USSD_DROPOFF: &str = "pesachama_ussd_dropoff_total";
+/// Counter: hops refused by a rate limit, by which limit.
+pub const USSD_RATE_LIMITED: &str = "pesachama_ussd_rate_limited_total";
+/// Counter: callbacks refused by the protection (source, token, auth).
+pub const USSD_REFUSED: &str = "pesachama_ussd_refused_total";
+
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -72,6 +87,35 @@ fn describe_metrics() {
         "Time to answer an HTTP request, by method and route."
     );
     metrics::describe_gauge!(HTTP_IN_FLIGHT, "HTTP requests being served now.");
+    metrics::describe_counter!(
+        USSD_HOPS,
+        "USSD hops answered, by service code, screen and outcome."
+    );
+    metrics::describe_histogram!(
+        USSD_HOP_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer a USSD hop, by screen shown."
+    );
+    metrics::describe_counter!(
+        USSD_SESSIONS_STARTED,
+        "USSD sessions started, by service code."
+    );
+    metrics::describe_counter!(
+        USSD_SESSIONS_ENDED,
+        "USSD sessions ended, by Africa's Talking status."
+    );
+    metrics::describe_counter!(
+        USSD_DROPOFF,
+        "USSD sessions abandoned, by the last screen seen."
+    );
+    metrics::describe_counter!(
+        USSD_RATE_LIMITED,
+        "USSD hops refused by a rate limit, by limit."
+    );
+    metrics::describe_counter!(
+        USSD_REFUSED,
+        "USSD callbacks refused by the callback protection, by reason."
+    );
 }
 
 /// Decrements the in-flight gauge when the request finishes, even if the

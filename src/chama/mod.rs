@@ -64,6 +64,7 @@ pub struct Chama {
 /// One line of the member register.
 #[derive(Debug, Clone)]
 pub struct Member {
+    pub user_id: Uuid,
     pub member_no: i32,
     pub name: String,
     pub phone: String,
@@ -245,6 +246,7 @@ pub async fn add_member(
         .fetch_one(&mut *conn)
         .await?;
     Ok(Member {
+        user_id,
         member_no,
         name,
         phone: phone.as_e164().to_owned(),
@@ -260,7 +262,7 @@ pub async fn list_members(
 ) -> Result<Vec<Member>, ChamaError> {
     let chama = find_chama(conn, chama_code).await?;
     let rows = sqlx::query!(
-        r#"select m.member_no, u.name, u.phone, m.role, m.status
+        r#"select m.user_id, m.member_no, u.name, u.phone, m.role, m.status
              from chama_members m join users u on u.id = m.user_id
             where m.chama_id = $1
             order by m.member_no"#,
@@ -271,6 +273,7 @@ pub async fn list_members(
     Ok(rows
         .into_iter()
         .map(|r| Member {
+            user_id: r.user_id,
             member_no: r.member_no,
             name: r.name,
             phone: r.phone,

@@ -6,3 +6,4 @@ mod health;
 mod helpers;
 mod proxy;
 mod schema;
+mod session_store;

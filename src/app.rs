@@ -15,13 +15,16 @@ use axum::Router;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Settings;
+use crate::config::{Providers, Settings};
+use crate::mpesa::{self, DarajaClient, FakeDaraja};
+use crate::session::{FailoverStore, PgStore, RedisStore};
+use crate::sms::{self, FakeSms, SmsClient};
 use crate::{api, db, telemetry};
 
 /// Redis must answer within this or the call counts as failed; sessions need
@@ -47,6 +50,16 @@ pub struct App {
     pub db: PgPool,
     /// Session store and hot data; reconnects by itself after an outage.
     pub redis: ConnectionManager,
+    /// USSD sessions: Redis first, PostgreSQL behind it.
+    pub sessions: FailoverStore,
+    /// Africa's Talking SMS (real or the in-process fake).
+    pub sms: Arc<dyn SmsClient>,
+    /// The fake SMS service when `sms` is it, for `dev` and tests to inspect.
+    pub fake_sms: Option<Arc<FakeSms>>,
+    /// Safaricom Daraja (real or the in-process fake).
+    pub daraja: Arc<dyn DarajaClient>,
+    /// The fake Daraja when `daraja` is it, for `dev` and tests.
+    pub fake_daraja: Option<Arc<FakeDaraja>>,
     /// Validated settings.
     pub settings: Settings,
 }
@@ -71,9 +84,24 @@ impl Application {
         let admin = TcpListener::bind(settings.admin_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.admin_addr))?;
+        let sessions = FailoverStore::new(
+            RedisStore::new(redis.clone(), settings.redis_prefix.clone()),
+            PgStore::new(db.clone()),
+            settings.sessions.clone(),
+        );
+        let sms = sms::client_for(&settings.providers)?;
+        let daraja = mpesa::client_for(
+            &settings.providers,
+            &mpesa_callback_token(&settings.providers),
+        )?;
         let state = AppState(Arc::new(App {
             db,
             redis,
+            sessions,
+            sms: sms.client,
+            fake_sms: sms.fake,
+            daraja: daraja.client,
+            fake_daraja: daraja.fake,
             settings,
         }));
         Ok(Application {
@@ -108,6 +136,9 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let deadline = self.state.settings.shutdown_deadline;
         let tasks = TaskTracker::new();
+        // Session tasks (mirror, prober, sweeper) stop on the same token and
+        // the mirror flushes what it holds within the drain deadline.
+        self.state.sessions.start(&tasks, shutdown.child_token());
         let public = api::router(self.state.clone());
         let metrics = self.metrics.clone();
         let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));
@@ -142,6 +173,15 @@ impl Application {
         self.state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// The secret in Daraja's callback URLs: configured for the real Daraja, a
+/// fresh random one for the in-process fake.
+fn mpesa_callback_token(providers: &Providers) -> SecretString {
+    match providers {
+        Providers::Live(live) => live.mpesa.callback_token.clone(),
+        Providers::Fake => SecretString::from(uuid::Uuid::new_v4().simple().to_string()),
     }
 }
 

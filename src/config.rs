@@ -24,11 +24,14 @@
 //! | `PESACHAMA_USSD_BASIC_AUTH` | when set (`user:password`), USSD callbacks must carry it | unset |
 //! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make | `30` |
 //! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
+//! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
+//! | `PESACHAMA_SESSION_FAILURE_THRESHOLD` | consecutive Redis failures before sessions fail over | `3` |
 //! | `MPESA_API_URL` | Daraja base URL | required |
 //! | `MPESA_CONSUMER_KEY`, `MPESA_CONSUMER_SECRET` | Daraja app credentials | required |
 //! | `MPESA_SHORTCODE` | paybill / store number (5-7 digits) | required |
 //! | `MPESA_PASSKEY` | Lipa Na M-Pesa Online passkey | required |
 //! | `MPESA_CALLBACK_URL` | public base URL of this daemon, as Daraja reaches it | required |
+//! | `MPESA_CALLBACK_TOKEN` | secret path segment of Daraja's callback URLs, >= 16 chars | required |
 //! | `AT_API_URL` | Africa's Talking API base URL | required |
 //! | `AT_USERNAME`, `AT_API_KEY` | Africa's Talking app credentials | required |
 //! | `AT_SMS_SENDER` | registered sender id or short code; empty = AT's shared sender | unset |
@@ -80,12 +83,15 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_USSD_BASIC_AUTH",
     "PESACHAMA_USSD_RATE_PER_PHONE",
     "PESACHAMA_USSD_RATE_PER_SOURCE",
+    "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
+    "PESACHAMA_SESSION_FAILURE_THRESHOLD",
     "MPESA_API_URL",
     "MPESA_CONSUMER_KEY",
     "MPESA_CONSUMER_SECRET",
     "MPESA_SHORTCODE",
     "MPESA_PASSKEY",
     "MPESA_CALLBACK_URL",
+    "MPESA_CALLBACK_TOKEN",
     "AT_API_URL",
     "AT_USERNAME",
     "AT_API_KEY",
@@ -117,6 +123,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// The USSD channel: menus, sessions, callback protection, rate limits.
     pub ussd: UssdSettings,
+    /// Session store timeouts and failover thresholds.
+    pub sessions: crate::session::SessionSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
@@ -179,6 +187,7 @@ pub struct MpesaSettings {
     pub shortcode: String,
     pub passkey: SecretString,
     pub callback_url: reqwest::Url,
+    pub callback_token: SecretString,
 }
 
 /// Africa's Talking credentials and addresses.
@@ -455,6 +464,7 @@ impl Settings {
             );
         }
         let ussd = ussd_settings(&mut c);
+        let sessions = session_settings(&mut c);
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -477,6 +487,7 @@ impl Settings {
                     request_timeout,
                     body_limit,
                     ussd,
+                    sessions,
                     providers,
                 })
             }
@@ -570,6 +581,34 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
     }
 }
 
+fn session_settings(c: &mut Checker<'_>) -> crate::session::SessionSettings {
+    let defaults = crate::session::SessionSettings::default();
+    let timeout_ms = c.parsed(
+        "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
+        defaults.redis_timeout.as_millis() as u64,
+        "a number of milliseconds",
+    );
+    if !(1..=5_000).contains(&timeout_ms) {
+        c.fail(
+            "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
+            "must be between 1 and 5000",
+        );
+    }
+    let failure_threshold = c.parsed(
+        "PESACHAMA_SESSION_FAILURE_THRESHOLD",
+        defaults.failure_threshold,
+        "a whole number",
+    );
+    if failure_threshold == 0 {
+        c.fail("PESACHAMA_SESSION_FAILURE_THRESHOLD", "must be at least 1");
+    }
+    crate::session::SessionSettings {
+        redis_timeout: Duration::from_millis(timeout_ms),
+        failure_threshold,
+        ..defaults
+    }
+}
+
 fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
     let web = ["http", "https"];
     let mpesa_api = c.url("MPESA_API_URL", &web);
@@ -583,6 +622,19 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
     }
     let passkey = c.secret("MPESA_PASSKEY");
     let callback_url = c.url("MPESA_CALLBACK_URL", &web);
+    let callback_token = c.secret("MPESA_CALLBACK_TOKEN");
+    if callback_token.as_ref().is_some_and(|t| {
+        let t = t.expose_secret();
+        t.len() < 16
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        c.fail(
+            "MPESA_CALLBACK_TOKEN",
+            "must be at least 16 letters, digits, - or _",
+        );
+    }
     let at_api = c.url("AT_API_URL", &web);
     let username = c.required("AT_USERNAME").map(str::to_owned);
     let api_key = c.secret("AT_API_KEY");
@@ -598,6 +650,7 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
             shortcode: shortcode?,
             passkey: passkey?,
             callback_url: callback_url?,
+            callback_token: callback_token?,
         },
         at: AtSettings {
             api_url: at_api?,
@@ -632,6 +685,7 @@ mod tests {
             ("MPESA_SHORTCODE", "174379"),
             ("MPESA_PASSKEY", "pk-very-secret"),
             ("MPESA_CALLBACK_URL", "https://gw.example"),
+            ("MPESA_CALLBACK_TOKEN", "cb-token-0123456789"),
             ("AT_API_URL", "https://at.example"),
             ("AT_USERNAME", "sandbox"),
             ("AT_API_KEY", "at-very-secret"),

@@ -8,6 +8,9 @@
 //! - [`telemetry`]: logs, the Prometheus recorder, HTTP metrics.
 //! - [`db`]: the PostgreSQL pool, embedded migrations, constraint helpers.
 //! - [`phone`]: `Msisdn`, a phone number parsed once into E.164.
+//! - [`mpesa`]: the Daraja client (STK push and query) behind a trait, and its in-process fake.
+//! - [`sms`]: the Africa's Talking SMS client behind a trait, and its in-process fake.
+//! - [`session`]: USSD session storage: Redis first, PostgreSQL behind it, failover.
 //! - [`chama`]: chamas, members and the audit trail of admin actions.
 //! - [`cli`]: what each command-line command does.
 //! - [`dev`]: the one-command local stack with a seeded demo chama.
@@ -25,5 +28,8 @@ pub mod config;
 pub mod db;
 pub mod dev;
 pub mod devstack;
+pub mod mpesa;
 pub mod phone;
+pub mod session;
+pub mod sms;
 pub mod telemetry;

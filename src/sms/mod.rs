@@ -1,0 +1,196 @@
+//! Outbound SMS through Africa's Talking (AT), behind the [`SmsClient`] trait.
+//!
+//! - [`AtSmsClient`] speaks AT's classic form endpoint (`/version1/messaging`).
+//! - [`FakeSms`] is the in-process stand-in that `dev` and the tests use: it
+//!   answers like AT, remembers every message and can be told to fail.
+//!
+//! [`client_for`] picks one from the configured [`Providers`]. This module only
+//! sends; the outbox that decides *when* to send, delivery reports and inbound
+//! keywords belong to later parts of `sms/`.
+
+mod client;
+#[cfg(test)]
+mod client_tests;
+mod fake;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::Providers;
+use crate::phone::Msisdn;
+
+pub use client::AtSmsClient;
+pub use fake::{FakeSms, SentSms};
+
+/// A boxed future, so that [`SmsClient`] stays usable as `dyn SmsClient`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sends SMS. One call is one request to the provider, however many numbers.
+pub trait SmsClient: Send + Sync {
+    /// Sends `message` to every number in `to` and returns AT's verdict per
+    /// number. `Ok` means AT answered; each recipient may still be refused
+    /// (see [`SmsRecipientResult::is_accepted`]).
+    fn send<'a>(
+        &'a self,
+        to: &'a [Msisdn],
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>>;
+}
+
+/// AT's answer for one number of a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsRecipientResult {
+    /// The number this result is about.
+    pub number: Msisdn,
+    /// AT's per-recipient code: 100 Processed, 101 Sent, 102 Queued are
+    /// accepted; 401–409 and 500–502 are refusals (protocols.md 2.2).
+    pub status_code: u16,
+    /// AT's status text (`Success`, `InvalidPhoneNumber`, …).
+    pub status: String,
+    /// Key of later delivery reports; `None` when AT refused the number (it
+    /// sends the literal string `"None"`).
+    pub message_id: Option<String>,
+    /// What AT charged, as it writes it: `"KES 0.8000"`.
+    pub cost: String,
+}
+
+impl SmsRecipientResult {
+    /// Whether AT took the message for this number (codes 100–102).
+    pub fn is_accepted(&self) -> bool {
+        (100..=102).contains(&self.status_code)
+    }
+}
+
+/// Why a send failed as a whole, by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    /// HTTP 401: wrong username or API key (or an unregistered sender id).
+    /// A configuration error: alert an operator, retrying will not help.
+    #[error("Africa's Talking refused our credentials")]
+    Unauthorized,
+    /// HTTP 429: AT asks us to slow down; retry with back-off.
+    #[error("Africa's Talking is throttling us")]
+    Throttled,
+    /// 5xx, a network error or a timeout: retry with back-off. AT may have
+    /// taken the message anyway, so a retry can deliver it twice.
+    #[error("Africa's Talking unreachable or failing: {0}")]
+    Transient(String),
+    /// Any other refusal of the request as a whole; final for this message.
+    #[error("Africa's Talking rejected the request: {0}")]
+    Rejected(String),
+    /// AT answered success but the body was not what we expect. The message
+    /// may have gone out: do not retry blindly, flag it for a person.
+    #[error("unexpected answer from Africa's Talking: {0}")]
+    BadResponse(String),
+}
+
+/// Longest slice of a provider's error body kept in an error message.
+const MAX_ERROR_BODY: usize = 200;
+
+/// Refuses what AT itself would refuse before any network work, so the real
+/// client and the fake agree on it.
+fn check_request(to: &[Msisdn], message: &str) -> Result<(), SmsError> {
+    if to.is_empty() {
+        return Err(SmsError::Rejected("no recipients".into()));
+    }
+    if message.trim().is_empty() {
+        return Err(SmsError::Rejected("empty message".into()));
+    }
+    // Msisdn is E.164 by construction; this is AT SDKs' own check, kept so the
+    // fake refuses exactly what AT's clients refuse.
+    if let Some(bad) = to.iter().find(|n| !looks_like_e164(n.as_e164())) {
+        return Err(SmsError::Rejected(format!("not an E.164 number: {bad}")));
+    }
+    Ok(())
+}
+
+/// `^\+\d{1,3}\d{3,}$`, the shape AT's SDKs accept.
+fn looks_like_e164(number: &str) -> bool {
+    number
+        .strip_prefix('+')
+        .is_some_and(|digits| digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Cuts a provider body down to something safe to put in an error.
+fn excerpt(body: &str) -> String {
+    body.trim().chars().take(MAX_ERROR_BODY).collect()
+}
+
+/// The SMS client chosen for a deployment, plus the fake itself when it is one.
+pub struct SmsProvider {
+    /// What the daemon sends through.
+    pub client: Arc<dyn SmsClient>,
+    /// The same object as `client` when it is the fake, so `dev` and the
+    /// tests can read what was "sent" and plan failures.
+    pub fake: Option<Arc<FakeSms>>,
+}
+
+/// The SMS client for these providers: AT for `Live`, a fresh [`FakeSms`]
+/// for `Fake`.
+pub fn client_for(providers: &Providers) -> anyhow::Result<SmsProvider> {
+    Ok(match providers {
+        Providers::Live(live) => SmsProvider {
+            client: Arc::new(AtSmsClient::new(&live.at)?),
+            fake: None,
+        },
+        Providers::Fake => {
+            let fake = Arc::new(FakeSms::new());
+            SmsProvider {
+                client: fake.clone(),
+                fake: Some(fake),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msisdn(s: &str) -> Msisdn {
+        Msisdn::parse(s).unwrap()
+    }
+
+    #[test]
+    fn only_codes_100_to_102_are_accepted() {
+        let result = |status_code| SmsRecipientResult {
+            number: msisdn("0712345678"),
+            status_code,
+            status: String::new(),
+            message_id: None,
+            cost: String::new(),
+        };
+        for code in [100, 101, 102] {
+            assert!(result(code).is_accepted(), "{code}");
+        }
+        for code in [401, 403, 405, 406, 500, 502] {
+            assert!(!result(code).is_accepted(), "{code}");
+        }
+    }
+
+    #[test]
+    fn requests_without_recipients_or_text_are_refused() {
+        let to = [msisdn("0712345678")];
+        assert!(check_request(&to, "Habari").is_ok());
+        assert!(matches!(
+            check_request(&[], "Habari"),
+            Err(SmsError::Rejected(_))
+        ));
+        assert!(matches!(
+            check_request(&to, "  "),
+            Err(SmsError::Rejected(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn fake_providers_give_a_reachable_fake() {
+        let SmsProvider { client, fake } = client_for(&Providers::Fake).unwrap();
+        let fake = fake.expect("the fake is handed back");
+        client
+            .send(&[msisdn("0712345678")], "Karibu")
+            .await
+            .unwrap();
+        assert_eq!(fake.sent().len(), 1);
+    }
+}

@@ -1,0 +1,73 @@
+# Maneno ya USSD, Kiswahili. Herufi za GSM-7 pekee: herufi nyingine moja
+# hugeuza skrini nzima kuwa UCS-2 na kuipunguza kutoka herufi 182 hadi 80.
+
+## Used by the engine on every screen
+
+nav-back = Rudi
+nav-home = Menyu kuu
+nav-next = Mbele
+nav-prev = Nyuma
+confirm-yes = Ndiyo
+confirm-no = Hapana
+invalid-choice = Chaguo si sahihi. Jaribu tena.
+too-many-attempts = Umekosea mara nyingi mno. Tafadhali piga tena baadaye.
+service-unavailable = Samahani, huduma haipatikani kwa sasa. Tafadhali jaribu tena baadaye.
+list-empty = Hakuna cha kuonyesha.
+
+## Used by the USSD layer around the menus
+
+rate-limited = Maombi ni mengi mno. Tafadhali subiri dakika moja kisha upige tena.
+invalid-phone = Samahani, nambari hii ya simu haiwezi kutumia PesaChama.
+resume-offer =
+    Kipindi chako cha mwisho kilikatika.
+    1 Endelea ulipoachia
+    2 Anza upya
+
+## First dial
+
+not-member = Nambari hii haijasajiliwa kwenye chama chochote cha PesaChama. Mwombe kiongozi wa chama chako akuongeze, kisha upige tena.
+choose-language = Select language / Chagua lugha
+lang-en = English
+lang-sw = Kiswahili
+set-pin = Weka PIN ya tarakimu 4 kulinda akaunti yako:
+confirm-pin = Weka PIN hiyo tena kuthibitisha:
+pin-format = PIN ni tarakimu 4.
+pin-mismatch = PIN hazilingani. Anza tena.
+choose-chama = Chagua chama:
+
+## PIN checks
+
+enter-pin = Weka PIN yako:
+change-pin-old = Weka PIN yako ya sasa:
+pin-wrong = PIN si sahihi. Majaribio yaliyobaki: { $attempts_left }.
+pin-locked = PIN yako imefungwa baada ya majaribio mengi yasiyo sahihi. Jaribu tena baadaye au muulize kiongozi.
+
+## Main menu
+
+main-title = PesaChama
+main-balance = Salio
+main-contribute = Changa (Lipa mchango)
+main-loans = Mikopo
+main-statement = Taarifa fupi
+main-account = Akaunti yangu
+main-officials = Viongozi
+balance =
+    { $chama_name }
+    Akiba { $savings }
+    Hisa { $shares }
+    Mkopo { $loan }
+    Faini { $fines }
+    Jumla ya chama { $chama_total }
+coming-soon = Huduma hii inakuja hivi karibuni.
+statement-title = Taarifa fupi:
+statement-empty = Bado hakuna miamala.
+officials = Huduma za viongozi (kuidhinisha maombi, malipo, faini) zinakuja hivi karibuni.
+
+## My account
+
+account-title = Akaunti yangu
+account-change-pin = Badilisha PIN
+account-language = Lugha
+account-switch-chama = Badilisha chama
+account-help = Usaidizi
+help = PesaChama: piga nambari hii kuona salio na taarifa fupi. Kwa usaidizi, waulize viongozi wa chama chako. Usimwambie mtu yeyote PIN yako.

@@ -1,0 +1,189 @@
+//! The chama's double-entry books: posting balanced entries and reading the
+//! balances and statements members see. Every figure shown to a member is a sum
+//! of journal lines; nothing is cached beside them.
+//!
+//! Sign convention (as in the schema): a positive line amount is a debit, a
+//! negative one a credit, whole shillings. Member-facing figures flip the sign
+//! of liability, equity and income accounts so that "what you have saved"
+//! reads positive.
+
+mod amount;
+
+pub use amount::Amount;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::db::is_violation;
+
+/// Chart-of-accounts codes the member screens use (shared/chama-domain.md 2.3).
+pub mod accounts {
+    /// M-Pesa collection account (asset).
+    pub const MPESA: i32 = 1000;
+    /// Last of the cash-like asset accounts (M-Pesa, bank, cash, in transit).
+    pub const LAST_CASH: i32 = 1030;
+    /// Loans receivable, per member (asset).
+    pub const LOANS: i32 = 1100;
+    /// Member savings, per member (liability).
+    pub const SAVINGS: i32 = 2000;
+    /// Member share capital, per member (equity).
+    pub const SHARES: i32 = 3000;
+    /// Fines and penalties income.
+    pub const FINES: i32 = 4010;
+}
+
+/// One line of a posting, by account code.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub account_code: i32,
+    pub member: Option<Uuid>,
+    /// Positive debit, negative credit.
+    pub amount: i64,
+}
+
+/// What happened to a posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posting {
+    /// Written now.
+    Posted(Uuid),
+    /// An entry with this idempotency key exists; nothing was written.
+    AlreadyPosted,
+}
+
+/// Posts a balanced entry in the caller's transaction. The database refuses an
+/// unbalanced one at commit; a repeated `key` is a no-op.
+pub async fn post_entry(
+    conn: &mut PgConnection,
+    chama_id: Uuid,
+    key: &str,
+    description: &str,
+    occurred_at: DateTime<Utc>,
+    lines: &[Line],
+) -> Result<Posting, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        r#"insert into journal_entries (chama_id, idempotency_key, description, occurred_at)
+           values ($1, $2, $3, $4)
+           on conflict (chama_id, idempotency_key) do nothing
+           returning id"#,
+        chama_id,
+        key,
+        description,
+        occurred_at
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(entry_id) = inserted else {
+        return Ok(Posting::AlreadyPosted);
+    };
+    for line in lines {
+        sqlx::query!(
+            r#"insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amount)
+               select $1, $2, id, $4, $5 from ledger_accounts where chama_id = $2 and code = $3"#,
+            entry_id,
+            chama_id,
+            line.account_code,
+            line.member,
+            line.amount
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Posting::Posted(entry_id))
+}
+
+/// True when `error` is the database refusing an unbalanced entry.
+pub fn is_unbalanced(error: &sqlx::Error) -> bool {
+    is_violation(error, "journal_entries_balanced")
+}
+
+/// What a member sees under "Balance", in whole shillings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberBalance {
+    pub savings: i64,
+    pub shares: i64,
+    pub loan: i64,
+    pub fines_paid: i64,
+    /// Money the chama holds (M-Pesa, bank, cash, in transit).
+    pub chama_total: i64,
+}
+
+/// Sums the member's sub-ledgers and the chama's cash accounts.
+pub async fn member_balance(
+    conn: &mut PgConnection,
+    chama_id: Uuid,
+    member: Uuid,
+) -> Result<MemberBalance, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select
+             coalesce(sum(-l.amount) filter (where a.code = $3 and l.member_user_id = $2), 0)::bigint as "savings!",
+             coalesce(sum(-l.amount) filter (where a.code = $4 and l.member_user_id = $2), 0)::bigint as "shares!",
+             coalesce(sum(l.amount) filter (where a.code = $5 and l.member_user_id = $2), 0)::bigint as "loan!",
+             coalesce(sum(-l.amount) filter (where a.code = $6 and l.member_user_id = $2), 0)::bigint as "fines!",
+             coalesce(sum(l.amount) filter (where a.code between $7 and $8), 0)::bigint as "total!"
+           from journal_lines l join ledger_accounts a on a.id = l.account_id
+          where l.chama_id = $1"#,
+        chama_id,
+        member,
+        accounts::SAVINGS,
+        accounts::SHARES,
+        accounts::LOANS,
+        accounts::FINES,
+        accounts::MPESA,
+        accounts::LAST_CASH
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(MemberBalance {
+        savings: row.savings,
+        shares: row.shares,
+        loan: row.loan,
+        fines_paid: row.fines,
+        chama_total: row.total,
+    })
+}
+
+/// One line of a member's statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    pub occurred_at: DateTime<Utc>,
+    pub account_code: i32,
+    /// From the member's side: money saved or paid in is positive.
+    pub amount: i64,
+}
+
+/// The member's latest lines, newest first.
+pub async fn member_statement(
+    conn: &mut PgConnection,
+    chama_id: Uuid,
+    member: Uuid,
+    limit: i64,
+) -> Result<Vec<StatementLine>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select e.occurred_at, a.code, l.amount
+             from journal_lines l
+             join journal_entries e on e.id = l.entry_id
+             join ledger_accounts a on a.id = l.account_id
+            where l.chama_id = $1 and l.member_user_id = $2
+            order by e.occurred_at desc, l.id desc
+            limit $3"#,
+        chama_id,
+        member,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StatementLine {
+            occurred_at: r.occurred_at,
+            account_code: r.code,
+            // Loans are assets of the chama: a debit is money lent to the member.
+            amount: if r.code == accounts::LOANS {
+                r.amount
+            } else {
+                -r.amount
+            },
+        })
+        .collect())
+}

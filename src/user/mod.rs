@@ -1,0 +1,95 @@
+//! People behind the phones: who a caller is, which chamas they belong to,
+//! their language and their PIN.
+
+pub mod pin;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::chama::Role;
+use crate::i18n::Lang;
+use crate::phone::Msisdn;
+
+/// A caller known to the platform.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub name: String,
+    pub lang: Lang,
+    pub has_pin: bool,
+    /// Active memberships, by chama name.
+    pub memberships: Vec<Membership>,
+}
+
+/// One active membership of a caller.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub chama_id: Uuid,
+    pub chama_name: String,
+    pub role: Role,
+}
+
+/// The caller with this phone and their active memberships; `None` for a
+/// phone the platform does not know.
+pub async fn find_caller(
+    conn: &mut PgConnection,
+    phone: &Msisdn,
+) -> Result<Option<Caller>, sqlx::Error> {
+    let Some(user) = sqlx::query!(
+        r#"select id, name, language, pin_hash is not null as "has_pin!" from users where phone = $1"#,
+        phone.as_e164()
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let memberships = memberships(conn, user.id).await?;
+    Ok(Some(Caller {
+        user_id: user.id,
+        name: user.name,
+        lang: Lang::parse(&user.language).unwrap_or(Lang::En),
+        has_pin: user.has_pin,
+        memberships,
+    }))
+}
+
+/// A user's active memberships, by chama name (the order USSD lists them in).
+pub async fn memberships(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<Membership>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select c.id, c.name, m.role
+             from chama_members m join chamas c on c.id = m.chama_id
+            where m.user_id = $1 and m.status = 'active'
+            order by c.name, c.id"#,
+        user_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Membership {
+            chama_id: r.id,
+            chama_name: r.name,
+            role: Role::from_db(&r.role).unwrap_or(Role::Member),
+        })
+        .collect())
+}
+
+/// Stores the caller's language; it applies from the next screen on.
+pub async fn set_language(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    lang: Lang,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update users set language = $2 where id = $1",
+        user_id,
+        lang.as_str()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

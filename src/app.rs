@@ -22,9 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Providers, Settings};
+use crate::menu::{Menus, default_registry};
 use crate::mpesa::{self, DarajaClient, FakeDaraja};
 use crate::session::{FailoverStore, PgStore, RedisStore};
 use crate::sms::{self, FakeSms, SmsClient};
+use crate::ussd::{BoundedLabels, RateLimits};
 use crate::{api, db, telemetry};
 
 /// Redis must answer within this or the call counts as failed; sessions need
@@ -60,9 +62,20 @@ pub struct App {
     pub daraja: Arc<dyn DarajaClient>,
     /// The fake Daraja when `daraja` is it, for `dev` and tests.
     pub fake_daraja: Option<Arc<FakeDaraja>>,
+    /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
+    pub menus: Menus,
+    /// Per-phone and per-source USSD rate limits.
+    pub ussd_limits: RateLimits,
+    /// Service codes seen, as bounded metric labels.
+    pub ussd_service_codes: BoundedLabels,
     /// Validated settings.
     pub settings: Settings,
 }
+
+/// How many distinct service codes get their own metric label.
+const SERVICE_CODE_LABELS: usize = 16;
+/// How often idle rate-limit keys are forgotten.
+const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
 
 /// A built, bound, not yet running gateway.
 pub struct Application {
@@ -76,6 +89,13 @@ impl Application {
     /// Connects to PostgreSQL and Redis and binds both listeners.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let metrics = telemetry::metrics_handle();
+        // Bad menus refuse the start before anything is connected or bound.
+        let menus = Menus::load(
+            &settings.ussd.menus_dir,
+            &settings.ussd.locales_dir,
+            &default_registry(),
+        )
+        .map_err(|report| anyhow::anyhow!("the USSD menus fail their check:\n{report}"))?;
         let db = db::connect(&settings.database_url).await?;
         let redis = connect_redis(&settings).await?;
         let http = TcpListener::bind(settings.http_addr)
@@ -102,6 +122,9 @@ impl Application {
             fake_sms: sms.fake,
             daraja: daraja.client,
             fake_daraja: daraja.fake,
+            menus,
+            ussd_limits: RateLimits::new(&settings.ussd),
+            ussd_service_codes: BoundedLabels::new(SERVICE_CODE_LABELS),
             settings,
         }));
         Ok(Application {
@@ -139,6 +162,14 @@ impl Application {
         // Session tasks (mirror, prober, sweeper) stop on the same token and
         // the mirror flushes what it holds within the drain deadline.
         self.state.sessions.start(&tasks, shutdown.child_token());
+        tasks.spawn(reload_menus_on_sighup(
+            self.state.clone(),
+            shutdown.child_token(),
+        ));
+        tasks.spawn(forget_idle_rate_limits(
+            self.state.clone(),
+            shutdown.child_token(),
+        ));
         let public = api::router(self.state.clone());
         let metrics = self.metrics.clone();
         let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));
@@ -150,7 +181,9 @@ impl Application {
         );
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            axum::serve(self.http, public)
+            // Peer addresses feed the USSD source allow-list and rate limit.
+            let service = public.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(self.http, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
         });
@@ -173,6 +206,42 @@ impl Application {
         self.state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// SIGHUP reloads menus and locales; the old ones stay when the new ones fail
+/// the check, and sessions in flight finish on the generation they started with.
+async fn reload_menus_on_sighup(state: AppState, shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; menus reload only on restart");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hangups.recv() => {}
+        }
+        let ussd = &state.settings.ussd;
+        match state
+            .menus
+            .reload(&ussd.menus_dir, &ussd.locales_dir, &default_registry())
+        {
+            Ok(generation) => tracing::info!(menus.generation = generation, "menus reloaded"),
+            Err(report) => {
+                tracing::error!(%report, "menus reload refused; keeping the current menus")
+            }
+        }
+    }
+}
+
+async fn forget_idle_rate_limits(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(RATE_LIMIT_SWEEP);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => state.ussd_limits.forget_idle(),
+        }
     }
 }
 

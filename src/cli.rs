@@ -35,6 +35,22 @@ pub async fn run_with_signals(app: Application) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown).await
 }
 
+/// `pesachama menus check`: prints every problem, fails if there is one.
+pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow::Result<()> {
+    match crate::menu::load_catalog(menus, locales, &crate::menu::default_registry()) {
+        Ok(catalog) => {
+            println!(
+                "menus ok: {} screens in {} and {}",
+                catalog.screens().len(),
+                menus.display(),
+                locales.display()
+            );
+            Ok(())
+        }
+        Err(report) => anyhow::bail!("menus check failed:\n{report}"),
+    }
+}
+
 /// `pesachama migrate`.
 pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
     let pool = db::connect(url).await?;

@@ -98,11 +98,15 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
+    let umoja = chama::find_chama(&mut tx, DEMO_CHAMA).await?;
+    let jirani = chama::find_chama(&mut tx, SECOND_CHAMA).await?;
     for (phone, name, role, also_second) in DEMO_PEOPLE {
         let phone = Msisdn::parse(phone)?;
-        chama::add_member(&mut tx, Actor::System, DEMO_CHAMA, &phone, name, *role).await?;
+        let member =
+            chama::add_member(&mut tx, Actor::System, DEMO_CHAMA, &phone, name, *role).await?;
+        seed_history(&mut tx, umoja.id, member.user_id, member.member_no).await?;
         if *also_second {
-            chama::add_member(
+            let second = chama::add_member(
                 &mut tx,
                 Actor::System,
                 SECOND_CHAMA,
@@ -111,9 +115,71 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
                 Role::Member,
             )
             .await?;
+            seed_history(&mut tx, jirani.id, second.user_id, second.member_no).await?;
         }
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Three months of contributions (savings and shares) for a member, plus a
+/// loan for some members and a fine for others, so the balance and statement
+/// screens have something to show.
+async fn seed_history(
+    conn: &mut sqlx::PgConnection,
+    chama_id: uuid::Uuid,
+    member: uuid::Uuid,
+    member_no: i32,
+) -> anyhow::Result<()> {
+    use crate::ledger::{Line, accounts, post_entry};
+    let line = |account_code, member, amount| Line {
+        account_code,
+        member,
+        amount,
+    };
+    let now = chrono::Utc::now();
+    for month in 1..=3 {
+        let when = now - chrono::Duration::days(30 * (4 - month));
+        let lines = [
+            line(accounts::MPESA, None, 1_200),
+            line(accounts::SAVINGS, Some(member), -1_000),
+            line(accounts::SHARES, Some(member), -200),
+        ];
+        let key = format!("demo:contribution:{member}:{month}");
+        post_entry(conn, chama_id, &key, "Monthly contribution", when, &lines).await?;
+    }
+    if member_no % 3 == 2 {
+        let lines = [
+            line(accounts::LOANS, Some(member), 5_000),
+            line(accounts::MPESA, None, -5_000),
+        ];
+        let key = format!("demo:loan:{member}");
+        post_entry(
+            conn,
+            chama_id,
+            &key,
+            "Loan disbursed",
+            now - chrono::Duration::days(10),
+            &lines,
+        )
+        .await?;
+    }
+    if member_no % 4 == 3 {
+        let lines = [
+            line(accounts::MPESA, None, 100),
+            line(accounts::FINES, Some(member), -100),
+        ];
+        let key = format!("demo:fine:{member}");
+        post_entry(
+            conn,
+            chama_id,
+            &key,
+            "Lateness fine",
+            now - chrono::Duration::days(5),
+            &lines,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -11,6 +11,8 @@
 //! - [`mpesa`]: the Daraja client (STK push and query) behind a trait, and its in-process fake.
 //! - [`sms`]: the Africa's Talking SMS client behind a trait, and its in-process fake.
 //! - [`session`]: USSD session storage: Redis first, PostgreSQL behind it, failover.
+//! - [`i18n`]: languages, Fluent bundles, `KES 1,250` amounts and the GSM-7 alphabet.
+//! - [`menu`]: menus as data: model, loader, checker, renderer and the session engine.
 //! - [`chama`]: chamas, members and the audit trail of admin actions.
 //! - [`cli`]: what each command-line command does.
 //! - [`dev`]: the one-command local stack with a seeded demo chama.
@@ -28,8 +30,14 @@ pub mod config;
 pub mod db;
 pub mod dev;
 pub mod devstack;
+pub mod i18n;
+pub mod ledger;
+pub mod menu;
 pub mod mpesa;
 pub mod phone;
 pub mod session;
+pub mod sim;
 pub mod sms;
 pub mod telemetry;
+pub mod user;
+pub mod ussd;

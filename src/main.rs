@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use pesachama::chama::Role;
+use pesachama::phone::Msisdn;
+use pesachama::sim::SimOptions;
 use pesachama::{cli, config};
 
 #[derive(Parser)]
@@ -38,6 +40,42 @@ enum Command {
     /// Manage chama members.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Check the USSD menus and locales.
+    #[command(subcommand)]
+    Menus(MenusCommand),
+    /// A terminal feature phone that talks to a running gateway.
+    UssdSim(UssdSimArgs),
+}
+
+#[derive(Subcommand)]
+enum MenusCommand {
+    /// Load every menu and locale and report every problem with its file and screen.
+    Check {
+        /// Folder of menu files.
+        #[arg(long, env = "PESACHAMA_MENUS_DIR", default_value = "menus")]
+        menus: PathBuf,
+        /// Folder of locale folders (en/, sw/).
+        #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
+        locales: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct UssdSimArgs {
+    /// The phone that dials, as typed (0712 345 678 or +254712345678).
+    #[arg(long)]
+    phone: String,
+    /// Gateway base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Short code dialled.
+    #[arg(long, default_value = "*384*1234#")]
+    service_code: String,
+    /// Mobile network code Africa's Talking reports (63902 Safaricom).
+    #[arg(long, default_value = "63902")]
+    network_code: String,
+    /// Inputs to send in order; without any, they are read from stdin.
+    inputs: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +164,21 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         }
         Command::Member(MemberCommand::List { chama }) => {
             cli::member_list(&config::load_database_url(file)?, &chama).await
+        }
+        Command::Menus(MenusCommand::Check { menus, locales }) => {
+            cli::menus_check(&menus, &locales)
+        }
+        Command::UssdSim(sim) => {
+            let phone = Msisdn::parse(&sim.phone)
+                .map_err(|e| anyhow::anyhow!("invalid phone `{}`: {e}", sim.phone))?;
+            pesachama::sim::run(SimOptions {
+                url: sim.url,
+                phone,
+                service_code: sim.service_code,
+                network_code: sim.network_code,
+                inputs: sim.inputs,
+            })
+            .await
         }
     }
 }

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(health::router())
+        .merge(crate::ussd::router(state.clone()))
         .route_layer(middleware::from_fn(telemetry::track_http))
         .fallback(not_found)
         .layer(layers)

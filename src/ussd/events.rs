@@ -1,0 +1,171 @@
+//! `POST /ussd/africastalking/events`: how a session ended, as Africa's
+//! Talking reports it. Recorded once per session (a replayed event changes
+//! nothing); a session that ended on a `CON` screen is kept for resuming.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::session::{SessionId, SessionStore};
+use crate::telemetry::{USSD_DROPOFF, USSD_SESSIONS_ENDED};
+
+use super::record::SessionRecord;
+use super::resume;
+
+/// The event form; only `sessionId` and `status` are required.
+#[derive(Debug, Deserialize)]
+pub struct RawEvent {
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+    #[serde(rename = "serviceCode")]
+    service_code: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "durationInMillis")]
+    duration_ms: Option<String>,
+    #[serde(rename = "hopsCount")]
+    hops: Option<String>,
+    #[serde(rename = "errorMessage")]
+    error_message: Option<String>,
+}
+
+/// How Africa's Talking says a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndStatus {
+    Success,
+    Incomplete,
+    Failed,
+}
+
+impl EndStatus {
+    fn parse(value: &str) -> Option<EndStatus> {
+        match value {
+            "Success" => Some(EndStatus::Success),
+            "Incomplete" => Some(EndStatus::Incomplete),
+            "Failed" => Some(EndStatus::Failed),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            EndStatus::Success => "success",
+            EndStatus::Incomplete => "incomplete",
+            EndStatus::Failed => "failed",
+        }
+    }
+}
+
+fn bad_request(reason: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, reason.into()).into_response()
+}
+
+/// Parses a count that AT sends as a string; junk counts as unknown.
+fn count(value: Option<&str>) -> Option<i64> {
+    value
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+}
+
+/// The events callback.
+pub async fn session_ended(
+    State(app): State<AppState>,
+    form: Result<Form<RawEvent>, FormRejection>,
+) -> Response {
+    let Ok(Form(event)) = form else {
+        return bad_request("malformed form");
+    };
+    let Some(id) = event
+        .session_id
+        .as_deref()
+        .and_then(|id| SessionId::parse(id).ok())
+    else {
+        return bad_request("missing or malformed field sessionId");
+    };
+    let Some(raw_status) = event.status.as_deref() else {
+        return bad_request("missing field status");
+    };
+    let Some(status) = EndStatus::parse(raw_status) else {
+        // Answer 200 so AT does not retry a value we will never understand.
+        tracing::warn!(
+            status = raw_status,
+            "USSD end event with an unknown status ignored"
+        );
+        metrics::counter!(USSD_SESSIONS_ENDED, "status" => "unknown").increment(1);
+        return (StatusCode::OK, "OK").into_response();
+    };
+    match record_end(&app, &id, &event, status).await {
+        Ok(()) => (StatusCode::OK, "OK").into_response(),
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "cannot record a USSD end event"
+            );
+            // 500 so Africa's Talking tries again later; nothing was written.
+            (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()
+        }
+    }
+}
+
+async fn record_end(
+    app: &AppState,
+    id: &SessionId,
+    event: &RawEvent,
+    status: EndStatus,
+) -> anyhow::Result<()> {
+    let record: Option<SessionRecord> = match app.sessions.load(id).await? {
+        Some(stored) => serde_json::from_str(&stored.data).ok(),
+        None => None,
+    };
+    let last_screen = record.as_ref().map(|r| r.engine.screen.clone());
+    let resumable = status == EndStatus::Incomplete
+        && record
+            .as_ref()
+            .is_some_and(|r| r.user.is_some() && !r.last_reply.end);
+    let error_message: Option<String> = event
+        .error_message
+        .as_deref()
+        .map(|m| m.chars().take(500).collect());
+    let service_code: String = event
+        .service_code
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(32)
+        .collect();
+    let inserted = sqlx::query!(
+        r#"insert into ussd_session_ends
+             (session_id, service_code, user_id, status, duration_ms, hops, last_screen, error_message, resumable)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           on conflict (session_id) do nothing"#,
+        id.as_str(),
+        service_code,
+        record.as_ref().and_then(|r| r.user),
+        status.as_str(),
+        count(event.duration_ms.as_deref()),
+        count(event.hops.as_deref()).map(|h| h.min(i64::from(i32::MAX)) as i32),
+        last_screen,
+        error_message,
+        resumable
+    )
+    .execute(&app.db)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(());
+    }
+    metrics::counter!(USSD_SESSIONS_ENDED, "status" => status.as_str()).increment(1);
+    if status != EndStatus::Success {
+        let screen = last_screen.unwrap_or_else(|| "unknown".into());
+        metrics::counter!(USSD_DROPOFF, "screen" => app.menus.screen_label(&screen)).increment(1);
+    }
+    if resumable {
+        if let Some(record) = &record {
+            resume::remember_interrupted(app, record).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! `POST /ussd/africastalking`: one hop, from form to `CON`/`END`.
+//!
+//! The steps: parse the form (400 on a malformed one), apply the rate limits,
+//! load the session, decode the hop against the text we last answered, let
+//! the menu engine answer a new input, and save with compare-and-set so two
+//! hops of one session never interleave. A repeated hop gets the stored answer
+//! and runs nothing; a stale one gets the current screen again. Every failure
+//! past parsing becomes a polite `END`, never a 500.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+
+use crate::app::AppState;
+use crate::i18n::Lang;
+use crate::menu::SessionState;
+use crate::phone::Msisdn;
+use crate::session::{Saved, SessionId, SessionStore};
+use crate::telemetry::{USSD_HOP_DURATION, USSD_HOPS, USSD_SESSIONS_STARTED};
+use crate::user;
+
+use super::decode::{Fingerprinter, HopInput, TextTrail};
+use super::hop::{Hop, RawHop};
+use super::host::{HopHost, remember_caller};
+use super::record::{SessionRecord, StoredReply};
+use super::resume;
+
+/// How a hop was answered, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Outcome {
+    Started,
+    Answered,
+    Repeated,
+    Stale,
+    Resumed,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Answered => "answered",
+            Outcome::Repeated => "repeated",
+            Outcome::Stale => "stale",
+            Outcome::Resumed => "resumed",
+        }
+    }
+}
+
+/// Compare-and-set attempts before giving up on a contended session.
+const SAVE_ATTEMPTS: usize = 3;
+
+fn plain(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// An `END` in the caller's language with a message from the locales.
+fn polite_end(app: &AppState, lang: Lang, message: &str) -> Response {
+    let text = app
+        .menus
+        .current()
+        .locales()
+        .format(lang, message, &Default::default());
+    plain(StatusCode::OK, format!("END {text}"))
+}
+
+/// The Africa's Talking callback.
+pub async fn hop(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<RawHop>, FormRejection>,
+) -> Response {
+    let started = Instant::now();
+    let hop = match form
+        .map_err(|e| e.body_text())
+        .and_then(|Form(raw)| raw.parse().map_err(|e| e.to_string()))
+    {
+        Ok(hop) => hop,
+        Err(reason) => {
+            tracing::info!(reason, "malformed USSD callback refused");
+            return plain(StatusCode::BAD_REQUEST, reason);
+        }
+    };
+    if app.ussd_limits.check_source(peer.ip()).is_err() {
+        return polite_end(&app, Lang::En, "rate-limited");
+    }
+    let phone = match &hop.phone {
+        Ok(phone) => phone.clone(),
+        Err(error) => {
+            tracing::info!(%error, "USSD hop from an invalid phone number");
+            return polite_end(&app, Lang::En, "invalid-phone");
+        }
+    };
+    if app.ussd_limits.check_phone(phone.as_e164()).is_err() {
+        let lang = caller_language(&app, &hop.session_id, &phone).await;
+        return polite_end(&app, lang, "rate-limited");
+    }
+    let service = app.ussd_service_codes.label(&hop.service_code);
+    match answer(&app, &hop, &phone).await {
+        Ok((reply, screen, outcome)) => {
+            metrics::counter!(USSD_HOPS, "service" => service, "screen" => screen.clone(), "outcome" => outcome.label())
+                .increment(1);
+            metrics::histogram!(USSD_HOP_DURATION, "screen" => screen)
+                .record(started.elapsed().as_secs_f64());
+            plain(StatusCode::OK, reply.body())
+        }
+        Err(error) => {
+            metrics::counter!(USSD_HOPS, "service" => service, "screen" => "none", "outcome" => "failed").increment(1);
+            tracing::error!(error = format!("{error:#}"), phone = %phone, "USSD hop failed");
+            polite_end(&app, Lang::En, "service-unavailable")
+        }
+    }
+}
+
+/// The caller's language for a refusal: from the session when there is one,
+/// otherwise from their user record, otherwise English.
+async fn caller_language(app: &AppState, id: &SessionId, phone: &Msisdn) -> Lang {
+    if let Ok(Some(stored)) = app.sessions.load(id).await {
+        if let Ok(record) = serde_json::from_str::<SessionRecord>(&stored.data) {
+            return record.engine.lang;
+        }
+    }
+    let Ok(mut conn) = app.db.acquire().await else {
+        return Lang::En;
+    };
+    match user::find_caller(&mut conn, phone).await {
+        Ok(Some(caller)) => caller.lang,
+        _ => Lang::En,
+    }
+}
+
+async fn answer(
+    app: &AppState,
+    hop: &Hop,
+    phone: &Msisdn,
+) -> anyhow::Result<(StoredReply, String, Outcome)> {
+    let host = HopHost {
+        app,
+        session_id: &hop.session_id,
+    };
+    let fp = Fingerprinter::new(
+        app.settings.pin_secret.expose_secret().as_bytes(),
+        hop.session_id.as_str(),
+    );
+    for _ in 0..SAVE_ATTEMPTS {
+        let stored = app
+            .sessions
+            .load(&hop.session_id)
+            .await
+            .context("Failed to load the session")?;
+        let (record, expected, outcome) = match stored {
+            None => {
+                let (record, outcome) = start(app, &host, hop, phone, &fp).await?;
+                (record, None, outcome)
+            }
+            Some(stored) => {
+                let mut record: SessionRecord = serde_json::from_str(&stored.data)
+                    .context("Failed to read the stored session")?;
+                let outcome = match record.trail.decode(&hop.text, &fp) {
+                    HopInput::Repeat => {
+                        return Ok((record.last_reply, record.engine.screen, Outcome::Repeated));
+                    }
+                    HopInput::Stale => {
+                        return Ok((record.last_reply, record.engine.screen, Outcome::Stale));
+                    }
+                    HopInput::New(input) => advance(app, &host, &mut record, input).await?,
+                };
+                record.trail.answered(&hop.text, &fp);
+                record.hops += 1;
+                (record, Some(stored.version), outcome)
+            }
+        };
+        let data = serde_json::to_string(&record).context("Failed to serialise the session")?;
+        let saved = app
+            .sessions
+            .save(
+                &hop.session_id,
+                &data,
+                expected,
+                app.settings.ussd.session_ttl,
+            )
+            .await
+            .context("Failed to save the session")?;
+        if let Saved::Saved { .. } = saved {
+            return Ok((record.last_reply, record.engine.screen, outcome));
+        }
+        // Another hop of this session saved first: decode again against it.
+    }
+    anyhow::bail!("session kept changing under us")
+}
+
+/// First hop of a session: identify the caller, offer to resume an
+/// interrupted session, or show the first screen.
+async fn start(
+    app: &AppState,
+    host: &HopHost<'_>,
+    hop: &Hop,
+    phone: &Msisdn,
+    fp: &Fingerprinter<'_>,
+) -> anyhow::Result<(SessionRecord, Outcome)> {
+    let catalog = app.menus.current();
+    let mut engine = SessionState::new(catalog.generation(), Lang::En);
+    let mut conn = app
+        .db
+        .acquire()
+        .await
+        .context("Failed to reach PostgreSQL")?;
+    let caller = user::find_caller(&mut conn, phone)
+        .await
+        .context("Failed to look up the caller")?;
+    drop(conn);
+    if let Some(caller) = &caller {
+        remember_caller(&mut engine, caller);
+    }
+    let service = app.ussd_service_codes.label(&hop.service_code);
+    metrics::counter!(USSD_SESSIONS_STARTED, "service" => service).increment(1);
+    let offer = match &caller {
+        Some(caller) => resume::take_offer(app, caller.user_id).await,
+        None => None,
+    };
+    let (reply, resume_offer) = match offer {
+        Some(saved) => (resume::offer_reply(&catalog, engine.lang), Some(saved)),
+        None => (catalog.begin(&mut engine, host).await.into(), None),
+    };
+    let record = SessionRecord {
+        engine,
+        trail: TextTrail::starting_with(&hop.text, fp),
+        last_reply: reply,
+        hops: 1,
+        user: caller.map(|c| c.user_id),
+        resume_offer,
+    };
+    Ok((record, Outcome::Started))
+}
+
+/// A new input: answer a pending resume offer, or let the engine advance.
+async fn advance(
+    app: &AppState,
+    host: &HopHost<'_>,
+    record: &mut SessionRecord,
+    input: &str,
+) -> anyhow::Result<Outcome> {
+    if record.last_reply.end {
+        // The session already ended; Africa's Talking should not send more.
+        return Ok(Outcome::Repeated);
+    }
+    if let Some(saved) = record.resume_offer.take() {
+        return resume::answer_offer(app, host, record, saved, input).await;
+    }
+    let catalog = app.menus.for_generation(record.engine.generation);
+    record.last_reply = catalog
+        .advance(&mut record.engine, input, host)
+        .await
+        .into();
+    Ok(Outcome::Answered)
+}

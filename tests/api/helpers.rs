@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 
-use pesachama::app::Application;
+use pesachama::app::{AppState, Application};
 use pesachama::config::{RawSettings, Settings};
 use pesachama::db::MIGRATOR;
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
@@ -205,10 +205,12 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The running app's shared state (sessions, fakes, pool).
+    pub state: AppState,
     pub shutdown: CancellationToken,
     pub stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    /// Held so the database is dropped with the app.
-    _database: TestDb,
+    /// The app's database; dropped with the app.
+    pub database: TestDb,
 }
 
 /// Starts the gateway with default test settings.
@@ -226,6 +228,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
     let settings = Settings::parse_for_fakes(&raw).expect("test settings are valid");
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.http_addr();
+    let state = app.state().clone();
     let admin_addr = app.admin_addr();
     let shutdown = CancellationToken::new();
     let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -233,9 +236,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
         addr,
         admin_addr,
         client: reqwest::Client::new(),
+        state,
         shutdown,
         stopped: Some(stopped),
-        _database: test_db,
+        database: test_db,
     }
 }
 
@@ -246,6 +250,110 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Posts a raw form to the USSD callback.
+    pub async fn ussd_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// One Africa's Talking hop: `(status, body)`.
+    pub async fn hop(&self, session: &str, phone: &str, text: &str) -> (u16, String) {
+        let response = self
+            .ussd_form(
+                "/ussd/africastalking",
+                &[
+                    ("sessionId", session),
+                    ("serviceCode", "*384*1234#"),
+                    ("phoneNumber", phone),
+                    ("networkCode", "63902"),
+                    ("text", text),
+                ],
+            )
+            .await;
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// A phone that dials a new session.
+    pub fn phone(&self, number: &str) -> Phone<'_> {
+        Phone {
+            app: self,
+            session: format!("ATUid_{}", Uuid::new_v4().simple()),
+            number: number.to_owned(),
+            typed: Vec::new(),
+        }
+    }
+
+    /// The app's metrics text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.admin_addr);
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// A feature phone in one USSD session, sending cumulative text as
+/// Africa's Talking does.
+pub struct Phone<'a> {
+    app: &'a TestApp,
+    pub session: String,
+    pub number: String,
+    typed: Vec<String>,
+}
+
+impl Phone<'_> {
+    /// The first hop (empty text).
+    pub async fn dial(&mut self) -> String {
+        let (status, body) = self.app.hop(&self.session, &self.number, "").await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Types `input` and returns the next screen (with its CON/END prefix).
+    pub async fn send(&mut self, input: &str) -> String {
+        self.typed.push(input.to_owned());
+        let text = self.typed.join("*");
+        let (status, body) = self.app.hop(&self.session, &self.number, &text).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The cumulative text sent so far.
+    pub fn text(&self) -> String {
+        self.typed.join("*")
+    }
+
+    /// Walks a transcript: each step types an input (the first step with
+    /// `None` dials) and expects every listed fragment on the next screen.
+    pub async fn walk(&mut self, steps: &[(Option<&str>, &[&str])]) {
+        for (input, expected) in steps {
+            let screen = match input {
+                None => self.dial().await,
+                Some(input) => self.send(input).await,
+            };
+            for fragment in *expected {
+                assert!(
+                    screen.contains(fragment),
+                    "after {input:?} expected `{fragment}` on the screen:\n{screen}"
+                );
+            }
+            let text = screen.trim_start_matches("CON ").trim_start_matches("END ");
+            assert!(
+                text.chars().count() <= 182,
+                "screen longer than 182 characters:\n{screen}"
+            );
+        }
     }
 }
 

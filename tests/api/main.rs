@@ -6,4 +6,7 @@ mod health;
 mod helpers;
 mod proxy;
 mod schema;
+mod seed;
 mod session_store;
+mod ussd_flows;
+mod ussd_resilience;

@@ -1,0 +1,103 @@
+//! Test data through the same library functions the CLI and `dev` use.
+
+use pesachama::chama::{self, Actor, ChamaCode, Role};
+use pesachama::ledger::{Line, accounts, post_entry};
+use pesachama::phone::Msisdn;
+use pesachama::user::pin::{Pin, set_pin};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The PIN secret `helpers::test_settings` gives the app.
+pub const PIN_SECRET: &str = "test-pin-secret-0123456789abcdef0123";
+
+/// Creates a chama unless it exists; returns its id.
+pub async fn chama(db: &PgPool, code: &str, name: &str) -> Uuid {
+    let mut tx = db.begin().await.unwrap();
+    let code = ChamaCode::parse(code).unwrap();
+    let id = match chama::create_chama(&mut tx, Actor::System, name, &code).await {
+        Ok(chama) => chama.id,
+        Err(_) => {
+            drop(tx);
+            let mut conn = db.acquire().await.unwrap();
+            return chama::find_chama(&mut conn, code.as_str())
+                .await
+                .unwrap()
+                .id;
+        }
+    };
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Adds a member; with `pin`, also sets their PIN (so the first dial goes
+/// straight to the main menu) and their language.
+pub async fn member(
+    db: &PgPool,
+    chama_code: &str,
+    phone: &str,
+    name: &str,
+    role: Role,
+    pin: Option<&str>,
+    lang: &str,
+) -> Uuid {
+    let mut tx = db.begin().await.unwrap();
+    let phone = Msisdn::parse(phone).unwrap();
+    let member = chama::add_member(&mut tx, Actor::System, chama_code, &phone, name, role)
+        .await
+        .unwrap();
+    if let Some(pin) = pin {
+        let secret = SecretString::from(PIN_SECRET.to_owned());
+        set_pin(&mut tx, &secret, member.user_id, &Pin::parse(pin).unwrap())
+            .await
+            .unwrap();
+    }
+    sqlx::query("update users set language = $2 where id = $1")
+        .bind(member.user_id)
+        .bind(lang)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    member.user_id
+}
+
+/// Books a contribution of `savings` + `shares` for the member.
+pub async fn contribution(
+    db: &PgPool,
+    chama_id: Uuid,
+    member: Uuid,
+    key: &str,
+    savings: i64,
+    shares: i64,
+) {
+    let mut tx = db.begin().await.unwrap();
+    let lines = [
+        Line {
+            account_code: accounts::MPESA,
+            member: None,
+            amount: savings + shares,
+        },
+        Line {
+            account_code: accounts::SAVINGS,
+            member: Some(member),
+            amount: -savings,
+        },
+        Line {
+            account_code: accounts::SHARES,
+            member: Some(member),
+            amount: -shares,
+        },
+    ];
+    post_entry(
+        &mut tx,
+        chama_id,
+        key,
+        "Contribution",
+        chrono::Utc::now(),
+        &lines,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}

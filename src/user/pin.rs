@@ -110,6 +110,36 @@ pub async fn set_pin(
     Ok(())
 }
 
+/// The common case without a lock or a write: a correct PIN on an account with
+/// no failed attempts and no lock. `None` means "take the locked path"
+/// ([`verify_pin`]), which every wrong PIN does, so attempts are always counted
+/// under the row lock.
+pub async fn quick_check(
+    conn: &mut PgConnection,
+    secret: &SecretString,
+    user_id: Uuid,
+    pin: &Pin,
+) -> Result<Option<PinCheck>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select pin_hash, pin_salt,
+                  pin_failed_attempts = 0 and (pin_locked_until is null or pin_locked_until <= now()) as "clean!"
+             from users where id = $1"#,
+        user_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        None => Some(PinCheck::NotSet),
+        Some(row) => match (row.pin_hash, row.pin_salt) {
+            (Some(hash), Some(salt)) if row.clean && pin_matches(secret, pin, &hash, &salt) => {
+                Some(PinCheck::Correct)
+            }
+            (Some(_), Some(_)) => None,
+            _ => Some(PinCheck::NotSet),
+        },
+    })
+}
+
 /// Checks a PIN and records the attempt. Run it in its own transaction: the
 /// row lock serialises attempts of one user.
 pub async fn verify_pin(

@@ -181,9 +181,17 @@ impl HopHost<'_> {
             return Ok(ActionOutcome::Invalid("pin-format".into()));
         };
         let user = uuid_var(state, vars::USER).context("a PIN is checked only for a known user")?;
-        let mut tx = self.app.db.begin().await?;
-        let check = pin::verify_pin(&mut tx, &self.app.settings.pin_secret, user, &pin).await?;
-        tx.commit().await?;
+        let secret = &self.app.settings.pin_secret;
+        let mut conn = self.app.db.acquire().await?;
+        let check = match pin::quick_check(&mut conn, secret, user, &pin).await? {
+            Some(check) => check,
+            None => {
+                let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+                let check = pin::verify_pin(&mut tx, secret, user, &pin).await?;
+                tx.commit().await?;
+                check
+            }
+        };
         Ok(match check {
             PinCheck::Correct => {
                 state.vars.insert(vars::PIN_OK.into(), flag(true));

@@ -748,13 +748,19 @@ mod tests {
     #[test]
     fn ussd_protection_settings_are_parsed_and_checked() {
         let mut raw = complete();
-        raw.insert("PESACHAMA_USSD_ALLOWED_SOURCES".into(), "196.201.214.0/24, 10.1.2.3".into());
+        raw.insert(
+            "PESACHAMA_USSD_ALLOWED_SOURCES".into(),
+            "196.201.214.0/24, 10.1.2.3".into(),
+        );
         raw.insert("PESACHAMA_USSD_BASIC_AUTH".into(), "at:pa55word".into());
         let ussd = Settings::parse(&raw).unwrap().ussd;
         assert_eq!(ussd.allowed_sources.len(), 2);
         assert_eq!(ussd.basic_auth.unwrap().0, "at");
 
-        raw.insert("PESACHAMA_USSD_ALLOWED_SOURCES".into(), "not-a-network".into());
+        raw.insert(
+            "PESACHAMA_USSD_ALLOWED_SOURCES".into(),
+            "not-a-network".into(),
+        );
         raw.insert("PESACHAMA_USSD_BASIC_AUTH".into(), "no-colon".into());
         raw.insert("PESACHAMA_USSD_CALLBACK_TOKEN".into(), "short".into());
         raw.insert("PESACHAMA_USSD_RATE_PER_PHONE".into(), "0".into());

@@ -26,6 +26,7 @@
 //! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
 //! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
 //! | `PESACHAMA_SESSION_FAILURE_THRESHOLD` | consecutive Redis failures before sessions fail over | `3` |
+//! | `PESACHAMA_SESSION_MIRROR_FLUSH_MS` | how long session writes gather before the PostgreSQL mirror writes them | `50` |
 //! | `MPESA_API_URL` | Daraja base URL | required |
 //! | `MPESA_CONSUMER_KEY`, `MPESA_CONSUMER_SECRET` | Daraja app credentials | required |
 //! | `MPESA_SHORTCODE` | paybill / store number (5-7 digits) | required |
@@ -85,6 +86,7 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_USSD_RATE_PER_SOURCE",
     "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
     "PESACHAMA_SESSION_FAILURE_THRESHOLD",
+    "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
     "MPESA_API_URL",
     "MPESA_CONSUMER_KEY",
     "MPESA_CONSUMER_SECRET",
@@ -602,9 +604,21 @@ fn session_settings(c: &mut Checker<'_>) -> crate::session::SessionSettings {
     if failure_threshold == 0 {
         c.fail("PESACHAMA_SESSION_FAILURE_THRESHOLD", "must be at least 1");
     }
+    let flush_ms = c.parsed(
+        "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
+        defaults.mirror_flush.as_millis() as u64,
+        "a number of milliseconds",
+    );
+    if !(1..=1_000).contains(&flush_ms) {
+        c.fail(
+            "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
+            "must be between 1 and 1000",
+        );
+    }
     crate::session::SessionSettings {
         redis_timeout: Duration::from_millis(timeout_ms),
         failure_threshold,
+        mirror_flush: Duration::from_millis(flush_ms),
         ..defaults
     }
 }

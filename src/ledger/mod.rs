@@ -121,8 +121,11 @@ pub async fn member_balance(
              coalesce(sum(l.amount) filter (where a.code = $5 and l.member_user_id = $2), 0)::bigint as "loan!",
              coalesce(sum(-l.amount) filter (where a.code = $6 and l.member_user_id = $2), 0)::bigint as "fines!",
              coalesce(sum(l.amount) filter (where a.code between $7 and $8), 0)::bigint as "total!"
-           from journal_lines l join ledger_accounts a on a.id = l.account_id
-          where l.chama_id = $1"#,
+           from journal_lines l
+           join ledger_accounts a on a.chama_id = l.chama_id and a.id = l.account_id
+          -- Both filters: without the one on accounts the planner hashes every
+          -- chama's chart of accounts.
+          where l.chama_id = $1 and a.chama_id = $1"#,
         chama_id,
         member,
         accounts::SAVINGS,
@@ -163,8 +166,8 @@ pub async fn member_statement(
         r#"select e.occurred_at, a.code, l.amount
              from journal_lines l
              join journal_entries e on e.id = l.entry_id
-             join ledger_accounts a on a.id = l.account_id
-            where l.chama_id = $1 and l.member_user_id = $2
+             join ledger_accounts a on a.chama_id = l.chama_id and a.id = l.account_id
+            where l.chama_id = $1 and a.chama_id = $1 and l.member_user_id = $2
             order by e.occurred_at desc, l.id desc
             limit $3"#,
         chama_id,

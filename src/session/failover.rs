@@ -42,8 +42,10 @@ pub struct SessionSettings {
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 /// Redis is probed twice a second while the breaker is open.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(500);
-/// Mirror lag: a few milliseconds, against hops seconds apart.
-pub const DEFAULT_MIRROR_FLUSH: Duration = Duration::from_millis(5);
+/// Mirror lag: a member's next hop comes seconds later, so 50 ms of lag
+/// costs nothing, and under load it lets several hops of one session
+/// coalesce into one row write.
+pub const DEFAULT_MIRROR_FLUSH: Duration = Duration::from_millis(50);
 /// Enough for a few seconds of heavy traffic if PostgreSQL stalls, a few
 /// megabytes of memory at most.
 pub const DEFAULT_MIRROR_CAPACITY: usize = 20_000;

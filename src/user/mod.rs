@@ -35,23 +35,41 @@ pub async fn find_caller(
     conn: &mut PgConnection,
     phone: &Msisdn,
 ) -> Result<Option<Caller>, sqlx::Error> {
-    let Some(user) = sqlx::query!(
-        r#"select id, name, language, pin_hash is not null as "has_pin!" from users where phone = $1"#,
+    // One round trip: the first hop of every session runs this.
+    let rows = sqlx::query!(
+        r#"select u.id, u.name, u.language, u.pin_hash is not null as "has_pin!",
+                  c.id as "chama_id?", c.name as "chama_name?", m.role as "role?"
+             from users u
+             left join chama_members m on m.user_id = u.id and m.status = 'active'
+             left join chamas c on c.id = m.chama_id
+            where u.phone = $1
+            order by c.name, c.id"#,
         phone.as_e164()
     )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
+    .fetch_all(conn)
+    .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let memberships = memberships(conn, user.id).await?;
-    Ok(Some(Caller {
-        user_id: user.id,
-        name: user.name,
-        lang: Lang::parse(&user.language).unwrap_or(Lang::En),
-        has_pin: user.has_pin,
-        memberships,
-    }))
+    let mut caller = Caller {
+        user_id: first.id,
+        name: first.name.clone(),
+        lang: Lang::parse(&first.language).unwrap_or(Lang::En),
+        has_pin: first.has_pin,
+        memberships: Vec::new(),
+    };
+    for row in rows {
+        if let (Some(chama_id), Some(chama_name), Some(role)) =
+            (row.chama_id, row.chama_name, row.role)
+        {
+            caller.memberships.push(Membership {
+                chama_id,
+                chama_name,
+                role: Role::from_db(&role).unwrap_or(Role::Member),
+            });
+        }
+    }
+    Ok(Some(caller))
 }
 
 /// A user's active memberships, by chama name (the order USSD lists them in).

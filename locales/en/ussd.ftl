@@ -61,6 +61,13 @@ balance =
 coming-soon = This service is coming soon.
 statement-title = Mini-statement:
 statement-empty = No transactions yet.
+statement-line = { $date } { $kind ->
+        [savings] Savings
+        [shares] Shares
+        [loan] Loan
+        [fine] Fine
+       *[other] Other
+    } { $amount }
 officials = Officials' services (approvals, payouts, fines) are coming soon.
 
 ## My account

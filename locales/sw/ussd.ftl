@@ -61,6 +61,13 @@ balance =
 coming-soon = Huduma hii inakuja hivi karibuni.
 statement-title = Taarifa fupi:
 statement-empty = Bado hakuna miamala.
+statement-line = { $date } { $kind ->
+        [savings] Akiba
+        [shares] Hisa
+        [loan] Mkopo
+        [fine] Faini
+       *[other] Mengine
+    } { $amount }
 officials = Huduma za viongozi (kuidhinisha maombi, malipo, faini) zinakuja hivi karibuni.
 
 ## My account

@@ -239,13 +239,23 @@ impl HopHost<'_> {
         };
         let mut conn = self.app.db.acquire().await?;
         let lines = ledger::member_statement(&mut conn, chama, user, STATEMENT_LINES).await?;
+        let catalog = self.app.menus.for_generation(state.generation);
         let items = lines
             .iter()
             .map(|l| {
-                let kind = statement_kind(state.lang, l.account_code);
                 let sign = if l.amount >= 0 { "+" } else { "" };
                 let amount = format_kes(l.amount).trim_start_matches("KES ").to_owned();
-                format!("{} {kind} {sign}{amount}", l.occurred_at.format("%d/%m"))
+                let vars = [
+                    ("date", l.occurred_at.format("%d/%m").to_string()),
+                    ("kind", statement_kind(l.account_code).to_owned()),
+                    ("amount", format!("{sign}{amount}")),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                catalog
+                    .locales()
+                    .format(state.lang, "statement-line", &vars)
             })
             .collect();
         Ok(ActionOutcome::Items(items))
@@ -284,19 +294,14 @@ impl HopHost<'_> {
     }
 }
 
-/// The localized word for a statement line's account.
-fn statement_kind(lang: Lang, account_code: i32) -> &'static str {
-    match (lang, account_code) {
-        (Lang::En, accounts::SAVINGS) => "Savings",
-        (Lang::Sw, accounts::SAVINGS) => "Akiba",
-        (Lang::En, accounts::SHARES) => "Shares",
-        (Lang::Sw, accounts::SHARES) => "Hisa",
-        (Lang::En, accounts::LOANS) => "Loan",
-        (Lang::Sw, accounts::LOANS) => "Mkopo",
-        (Lang::En, accounts::FINES) => "Fine",
-        (Lang::Sw, accounts::FINES) => "Faini",
-        (Lang::En, _) => "Other",
-        (Lang::Sw, _) => "Mengine",
+/// The `kind` a statement line's account has in the `statement-line` message.
+fn statement_kind(account_code: i32) -> &'static str {
+    match account_code {
+        accounts::SAVINGS => "savings",
+        accounts::SHARES => "shares",
+        accounts::LOANS => "loan",
+        accounts::FINES => "fine",
+        _ => "other",
     }
 }
 

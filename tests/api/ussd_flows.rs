@@ -67,6 +67,10 @@ async fn a_member_checks_her_balance_in_english() {
                 ],
             ),
             (Some("0"), &["CON PesaChama", "1 Balance"]),
+            (
+                Some("4"),
+                &["Mini-statement:", "Savings +1,500", "Shares +250"],
+            ),
         ])
         .await;
 }

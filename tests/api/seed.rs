@@ -8,6 +8,9 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// Grace's phone: the chairperson most tests dial as.
+pub const GRACE: &str = "+254711000001";
+
 /// The PIN secret `helpers::test_settings` gives the app.
 pub const PIN_SECRET: &str = "test-pin-secret-0123456789abcdef0123";
 
@@ -100,4 +103,21 @@ pub async fn contribution(
     .await
     .unwrap();
     tx.commit().await.unwrap();
+}
+
+/// Grace Wanjiku, the chairperson of UMOJA, with PIN 1234 and `lang`:
+/// `(chama id, user id)`.
+pub async fn grace(db: &PgPool, lang: &str) -> (Uuid, Uuid) {
+    let umoja = chama(db, "UMOJA", "Umoja Women Group").await;
+    let grace = member(
+        db,
+        "UMOJA",
+        GRACE,
+        "Grace Wanjiku",
+        Role::Chairperson,
+        Some("1234"),
+        lang,
+    )
+    .await;
+    (umoja, grace)
 }

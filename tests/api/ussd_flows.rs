@@ -4,26 +4,15 @@
 use pesachama::chama::Role;
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::seed;
+use crate::seed::{self, GRACE};
 
-const GRACE: &str = "+254711000001";
 const MARY: &str = "+254711000004";
 
 /// A chama with a chairperson who has a PIN and history, and a member of two
 /// chamas without a PIN yet.
 async fn umoja(app: &TestApp) {
-    let umoja = seed::chama(&app.state.db, "UMOJA", "Umoja Women Group").await;
+    let (umoja, grace) = seed::grace(&app.state.db, "en").await;
     seed::chama(&app.state.db, "JIRANI", "Jirani Self Help").await;
-    let grace = seed::member(
-        &app.state.db,
-        "UMOJA",
-        GRACE,
-        "Grace Wanjiku",
-        Role::Chairperson,
-        Some("1234"),
-        "en",
-    )
-    .await;
     seed::contribution(&app.state.db, umoja, grace, "c1", 1_000, 250).await;
     seed::contribution(&app.state.db, umoja, grace, "c2", 1_500, 250).await;
     seed::member(

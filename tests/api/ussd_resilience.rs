@@ -4,27 +4,14 @@
 
 use std::time::Duration;
 
-use pesachama::chama::Role;
 use pesachama::session::ActiveStore;
 
 use crate::helpers::{TestApp, servers, spawn_app, spawn_app_with};
 use crate::proxy::{ChaosProxy, redis_socket};
-use crate::seed;
-
-const GRACE: &str = "+254711000001";
+use crate::seed::{self, GRACE};
 
 async fn grace(app: &TestApp, lang: &str) {
-    let umoja = seed::chama(&app.state.db, "UMOJA", "Umoja Women Group").await;
-    let grace = seed::member(
-        &app.state.db,
-        "UMOJA",
-        GRACE,
-        "Grace Wanjiku",
-        Role::Chairperson,
-        Some("1234"),
-        lang,
-    )
-    .await;
+    let (umoja, grace) = seed::grace(&app.state.db, lang).await;
     seed::contribution(&app.state.db, umoja, grace, "c1", 1_000, 200).await;
 }
 

@@ -9,6 +9,7 @@
 //! Our own settings come from `LOADTEST_*` variables (see `settings.rs` and
 //! the README); everything else is a goose flag.
 
+mod pace;
 mod scenarios;
 mod screen;
 mod seed;
@@ -41,11 +42,12 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let settings = settings::Settings::from_env()?;
     eprintln!(
-        "pesachama-loadtest: {} phones from {}, service code {}, think {:?}",
+        "pesachama-loadtest: {} phones from {}, service code {}, think {:?}, pace {:?}",
         settings.pool.size(),
         settings.pool.phone(0),
         settings.service_code,
-        settings.think
+        settings.think,
+        settings.pace
     );
     scenarios::init(settings);
     let mut attack = GooseAttack::initialize()?;

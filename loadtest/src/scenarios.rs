@@ -12,6 +12,7 @@ use goose::metrics::GooseRequestMetric;
 use goose::prelude::*;
 use uuid::Uuid;
 
+use crate::pace::Pacer;
 use crate::screen::{self, Expect};
 use crate::settings::Settings;
 
@@ -136,12 +137,27 @@ fn fail(
     }
 }
 
-/// The configured pause between two hops of a session (none by default).
-async fn think() {
+/// Waits for this user's next slot when pacing (`LOADTEST_PACE_MS`).
+async fn pace(user: &mut GooseUser) {
+    let Some(every) = settings().pace else {
+        return;
+    };
+    if user.get_session_data::<Pacer>().is_none() {
+        user.set_session_data(Pacer::new(every));
+    }
+    if let Some(due) = user.get_session_data_mut::<Pacer>().map(Pacer::next_slot) {
+        tokio::time::sleep_until(due).await;
+    }
+}
+
+/// The configured pause between two hops of a session: the pacing slot, or
+/// the think time (none by default).
+async fn think(user: &mut GooseUser) {
     let pause = settings().think;
     if !pause.is_zero() {
         tokio::time::sleep(pause).await;
     }
+    pace(user).await;
 }
 
 /// After the configured pause, types `input` and checks the answer.
@@ -152,7 +168,7 @@ async fn step(
     name: &str,
     expect: Expect,
 ) -> Result<String, Box<TransactionError>> {
-    think().await;
+    think(user).await;
     hop(user, session, Some(input), name, Some(expect)).await
 }
 
@@ -161,6 +177,7 @@ async fn step(
 async fn balance_session(user: &mut GooseUser) -> TransactionResult {
     let s = settings();
     let mut session = Session::next();
+    pace(user).await;
     let first = hop(user, &mut session, None, "dial", None).await?;
     if screen::parse(&first).is_ok_and(|r| screen::is_language_choice(&r)) {
         step(user, &mut session, "1", "language", Expect::MainMenu).await?;

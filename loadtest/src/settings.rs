@@ -23,6 +23,8 @@ pub struct Settings {
     pub pin: String,
     /// Pause between two hops of one balance session.
     pub think: Duration,
+    /// Fixed interval between two hops of one user (open loop); none by default.
+    pub pace: Option<Duration>,
     /// Sessions each `hold` user opens and keeps alive.
     pub hold_sessions_per_user: usize,
     /// How often a held session hops to refresh its TTL.
@@ -55,6 +57,13 @@ impl Settings {
         if hold_refresh.is_zero() {
             bail!("LOADTEST_HOLD_REFRESH_SECS must be at least 1");
         }
+        let think = Duration::from_millis(number("LOADTEST_THINK_MS", 0)?);
+        let pace = Some(number("LOADTEST_PACE_MS", 0)?)
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis);
+        if pace.is_some() && !think.is_zero() {
+            bail!("set LOADTEST_PACE_MS or LOADTEST_THINK_MS, not both");
+        }
         Ok(Settings {
             path: text("LOADTEST_PATH", "/ussd/africastalking"),
             service_code: text("LOADTEST_SERVICE_CODE", "*384*1234#"),
@@ -64,7 +73,8 @@ impl Settings {
                 number("LOADTEST_PHONES", 10_000)?,
             )?,
             pin,
-            think: Duration::from_millis(number("LOADTEST_THINK_MS", 0)?),
+            think,
+            pace,
             hold_sessions_per_user: number("LOADTEST_HOLD_SESSIONS_PER_USER", 1)?.max(1) as usize,
             hold_refresh,
             hold_key: text("LOADTEST_HOLD_KEY", "5"),
@@ -139,6 +149,15 @@ mod tests {
         assert_eq!(s.pool.phone(0), "+254720000000");
         assert_eq!(s.pool.phone(9_999), "+254720009999");
         assert_eq!(s.think, Duration::ZERO);
+        assert_eq!(s.pace, None);
+    }
+
+    #[test]
+    fn a_pace_is_read_in_milliseconds_and_excludes_think() {
+        let s = Settings::from_lookup(vars(&[("LOADTEST_PACE_MS", "400")])).unwrap();
+        assert_eq!(s.pace, Some(Duration::from_millis(400)));
+        let both = vars(&[("LOADTEST_PACE_MS", "400"), ("LOADTEST_THINK_MS", "10")]);
+        assert!(Settings::from_lookup(both).is_err());
     }
 
     #[test]

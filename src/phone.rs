@@ -5,6 +5,7 @@
 //! than a regex of ours. Past the edge nothing handles a raw phone `String`.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber, Type};
@@ -35,6 +36,16 @@ pub enum PhoneError {
 /// Longest input we even try to parse; anything longer is not a phone number.
 const MAX_INPUT_LEN: usize = 32;
 
+/// Numbers [`Msisdn::parse_recent`] remembers: the phones of the sessions in
+/// flight several times over, a few megabytes at most.
+const RECENT_CAPACITY: usize = 50_000;
+
+/// Recently parsed numbers, by the text they came as. Parsing is a pure
+/// function of the text, so a remembered answer is always right; only
+/// accepted numbers are kept, so junk input cannot crowd out members.
+static RECENT: LazyLock<quick_cache::sync::Cache<String, Msisdn>> =
+    LazyLock::new(|| quick_cache::sync::Cache::new(RECENT_CAPACITY));
+
 impl Msisdn {
     /// Parses a number as a Kenyan member types it: `0712 345 678`,
     /// `254712345678`, `+254712345678`, `712345678`. Numbers of other countries
@@ -63,6 +74,19 @@ impl Msisdn {
         let number = phonenumber::parse(Some(Id::KE), &normalised)
             .map_err(|e| PhoneError::Unparseable(e.to_string()))?;
         Self::from_parsed(&number)
+    }
+
+    /// [`Msisdn::parse`] for a number that arrives again and again, as the
+    /// `phoneNumber` of every hop of a USSD session does: libphonenumber's
+    /// metadata regexes are the costliest step of a hop, so a number seen
+    /// recently is answered from memory.
+    pub fn parse_recent(input: &str) -> Result<Msisdn, PhoneError> {
+        if let Some(known) = RECENT.get(input) {
+            return Ok(known);
+        }
+        let parsed = Msisdn::parse(input)?;
+        RECENT.insert(input.to_owned(), parsed.clone());
+        Ok(parsed)
     }
 
     fn from_parsed(number: &PhoneNumber) -> Result<Msisdn, PhoneError> {
@@ -174,6 +198,13 @@ mod tests {
         #[test]
         fn parsing_never_panics(input in "\\PC{0,40}") {
             let _ = Msisdn::parse(&input);
+        }
+
+        #[test]
+        fn a_remembered_number_parses_as_it_did_the_first_time(input in "(\\+?254|0)?[17][0-9]{8}|[0-9 +-]{0,14}") {
+            let first = Msisdn::parse_recent(&input);
+            prop_assert_eq!(&first, &Msisdn::parse(&input));
+            prop_assert_eq!(Msisdn::parse_recent(&input), first);
         }
 
         #[test]

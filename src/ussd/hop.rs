@@ -74,7 +74,7 @@ impl RawHop {
         if !valid_service_code(&service_code) {
             return Err(HopError::Malformed("serviceCode"));
         }
-        let phone = Msisdn::parse(&required(self.phone_number, "phoneNumber")?);
+        let phone = Msisdn::parse_recent(&required(self.phone_number, "phoneNumber")?);
         // Validated but not kept: operators port numbers, so nothing here
         // decides by network.
         if self

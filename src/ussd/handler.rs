@@ -154,12 +154,19 @@ async fn answer(
         app.settings.pin_secret.expose_secret().as_bytes(),
         hop.session_id.as_str(),
     );
+    // A dial (empty text) nearly always opens a new session, so its first
+    // attempt skips the read: the create-only save below loses if the
+    // session exists (a repeated or late dial), and the next attempt reads it.
+    let mut assume_new = hop.text.is_empty();
     for _ in 0..SAVE_ATTEMPTS {
-        let stored = app
-            .sessions
-            .load(&hop.session_id)
-            .await
-            .context("Failed to load the session")?;
+        let stored = if std::mem::take(&mut assume_new) {
+            None
+        } else {
+            app.sessions
+                .load(&hop.session_id)
+                .await
+                .context("Failed to load the session")?
+        };
         let (record, expected, outcome) = match stored {
             None => {
                 let (record, outcome) = start(app, &host, hop, phone, &fp).await?;
@@ -194,6 +201,10 @@ async fn answer(
             .await
             .context("Failed to save the session")?;
         if let Saved::Saved { .. } = saved {
+            if let Outcome::Started = outcome {
+                let service = app.ussd_service_codes.label(&hop.service_code);
+                metrics::counter!(USSD_SESSIONS_STARTED, "service" => service).increment(1);
+            }
             return Ok((record.last_reply, record.engine.screen, outcome));
         }
         // Another hop of this session saved first: decode again against it.
@@ -224,8 +235,6 @@ async fn start(
     if let Some(caller) = &caller {
         remember_caller(&mut engine, caller);
     }
-    let service = app.ussd_service_codes.label(&hop.service_code);
-    metrics::counter!(USSD_SESSIONS_STARTED, "service" => service).increment(1);
     let offer = match &caller {
         Some(caller) => resume::take_offer(app, caller.user_id).await,
         None => None,

@@ -115,6 +115,26 @@ async fn a_redial_after_an_interruption_offers_to_resume_without_the_pin() {
 }
 
 #[tokio::test]
+async fn a_repeated_dial_gets_the_same_resume_offer_and_the_session_goes_on() {
+    let app = spawn_app().await;
+    grace(&app, "en").await;
+    let mut first = app.phone(GRACE);
+    first
+        .walk(&[(None, &["1 Balance"]), (Some("5"), &["My account"])])
+        .await;
+    assert_eq!(event(&app, &first.session, "Incomplete").await, 200);
+
+    let mut second = app.phone(GRACE);
+    let offer = second.dial().await;
+    assert!(offer.contains("1 Continue"), "{offer}");
+    // Africa's Talking sends the dial again: the offer it took is not lost.
+    let (status, again) = app.hop(&second.session, GRACE, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(again, offer);
+    second.walk(&[(Some("1"), &["My account"])]).await;
+}
+
+#[tokio::test]
 async fn starting_again_from_a_resume_offer_shows_the_main_menu() {
     let app = spawn_app().await;
     grace(&app, "en").await;

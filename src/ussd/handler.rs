@@ -146,10 +146,6 @@ async fn answer(
     hop: &Hop,
     phone: &Msisdn,
 ) -> anyhow::Result<(StoredReply, String, Outcome)> {
-    let host = HopHost {
-        app,
-        session_id: &hop.session_id,
-    };
     let fp = Fingerprinter::new(
         app.settings.pin_secret.expose_secret().as_bytes(),
         hop.session_id.as_str(),
@@ -159,6 +155,7 @@ async fn answer(
     // session exists (a repeated or late dial), and the next attempt reads it.
     let mut assume_new = hop.text.is_empty();
     for _ in 0..SAVE_ATTEMPTS {
+        let host = HopHost::new(app, &hop.session_id);
         let stored = if std::mem::take(&mut assume_new) {
             None
         } else {
@@ -189,6 +186,8 @@ async fn answer(
                 (record, Some(stored.version), outcome)
             }
         };
+        // The host's connection goes back first: on PostgreSQL the save needs one.
+        drop(host);
         let data = serde_json::to_string(&record).context("Failed to serialise the session")?;
         let saved = app
             .sessions

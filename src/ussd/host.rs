@@ -14,6 +14,9 @@ use anyhow::Context;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -40,10 +43,17 @@ pub mod vars {
 /// Statement lines shown on USSD.
 const STATEMENT_LINES: i64 = 10;
 
-/// One hop's host: the app, the session id and what is known of the caller.
+/// One hop's host: the app, the session id, and the PostgreSQL connection
+/// the hop's actions share.
 pub struct HopHost<'a> {
     pub app: &'a AppState,
     pub session_id: &'a SessionId,
+    /// Taken from the pool by the first action that needs one and kept for
+    /// the rest of the hop: checking a PIN and reading the balance then cost
+    /// one checkout, and sqlx's round trip to PostgreSQL on every return to
+    /// the pool happens once. Drop the host before the session is saved,
+    /// which may need a connection of its own.
+    conn: Mutex<Option<PoolConnection<Postgres>>>,
 }
 
 type ActionFuture<'a> = BoxPin<Box<dyn Future<Output = anyhow::Result<ActionOutcome>> + Send + 'a>>;
@@ -86,6 +96,26 @@ fn is_set(state: &SessionState, name: &str) -> bool {
 }
 
 impl HopHost<'_> {
+    pub fn new<'a>(app: &'a AppState, session_id: &'a SessionId) -> HopHost<'a> {
+        HopHost {
+            app,
+            session_id,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// The hop's connection, checked out on first use. Actions run one after
+    /// another, so the lock is never contended.
+    async fn db(&self) -> Result<MappedMutexGuard<'_, PgConnection>, sqlx::Error> {
+        let mut slot = self.conn.lock().await;
+        if slot.is_none() {
+            *slot = Some(self.app.db.acquire().await?);
+        }
+        Ok(MutexGuard::map(slot, |conn| {
+            &mut **conn.as_mut().expect("the slot was filled above")
+        }))
+    }
+
     /// Keyed hash of a PIN draft, bound to this session so it is useless elsewhere.
     fn draft_hash(&self, pin: &str) -> String {
         let mut mac =
@@ -130,7 +160,7 @@ impl HopHost<'_> {
         };
         state.lang = lang;
         if let Some(user) = uuid_var(state, vars::USER) {
-            let mut conn = self.app.db.acquire().await?;
+            let mut conn = self.db().await?;
             user::set_language(&mut conn, user, lang).await?;
         }
         Ok(ActionOutcome::Continue)
@@ -165,7 +195,7 @@ impl HopHost<'_> {
             return Ok(ActionOutcome::Invalid("pin-mismatch".into()));
         }
         let user = uuid_var(state, vars::USER).context("a PIN is set only for a known user")?;
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         pin::set_pin(&mut conn, &self.app.settings.pin_secret, user, &pin).await?;
         state.vars.insert(vars::HAS_PIN.into(), flag(true));
         state.vars.insert(vars::PIN_OK.into(), flag(true));
@@ -182,7 +212,7 @@ impl HopHost<'_> {
         };
         let user = uuid_var(state, vars::USER).context("a PIN is checked only for a known user")?;
         let secret = &self.app.settings.pin_secret;
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         let check = match pin::quick_check(&mut conn, secret, user, &pin).await? {
             Some(check) => check,
             None => {
@@ -218,7 +248,7 @@ impl HopHost<'_> {
         else {
             return Ok(ActionOutcome::Goto("choose_chama".into()));
         };
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         let balance = ledger::member_balance(&mut conn, chama, user).await?;
         for (name, value) in [
             ("savings", balance.savings),
@@ -237,7 +267,7 @@ impl HopHost<'_> {
         else {
             return Ok(ActionOutcome::Goto("choose_chama".into()));
         };
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         let lines = ledger::member_statement(&mut conn, chama, user, STATEMENT_LINES).await?;
         let catalog = self.app.menus.for_generation(state.generation);
         let items = lines
@@ -265,7 +295,7 @@ impl HopHost<'_> {
         let Some(user) = uuid_var(state, vars::USER) else {
             return Ok(ActionOutcome::Goto("not_member".into()));
         };
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         let chamas = user::memberships(&mut conn, user).await?;
         Ok(ActionOutcome::Items(
             chamas.into_iter().map(|m| m.chama_name).collect(),
@@ -280,7 +310,7 @@ impl HopHost<'_> {
         let Some(user) = uuid_var(state, vars::USER) else {
             return Ok(ActionOutcome::Goto("not_member".into()));
         };
-        let mut conn = self.app.db.acquire().await?;
+        let mut conn = self.db().await?;
         let chamas = user::memberships(&mut conn, user).await?;
         let chosen = input
             .and_then(|i| i.parse::<usize>().ok())

@@ -8,5 +8,6 @@ mod proxy;
 mod schema;
 mod seed;
 mod session_store;
+mod sim;
 mod ussd_flows;
 mod ussd_resilience;

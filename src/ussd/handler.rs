@@ -222,6 +222,8 @@ async fn start(
 ) -> anyhow::Result<(SessionRecord, Outcome)> {
     let catalog = app.menus.current();
     let mut engine = SessionState::new(catalog.generation(), Lang::En);
+    // Not the host's connection: this one goes back before the resume
+    // lookup, which needs one of its own while sessions are on PostgreSQL.
     let mut conn = app
         .db
         .acquire()

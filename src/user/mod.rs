@@ -3,6 +3,8 @@
 
 pub mod pin;
 
+use std::time::Duration;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -19,6 +21,9 @@ pub struct Caller {
     pub has_pin: bool,
     /// Active memberships, by chama name.
     pub memberships: Vec<Membership>,
+    /// How long ago (by PostgreSQL's clock) the caller's last USSD session
+    /// that ended resumable ended; `None` if none ever did.
+    pub interrupted_ago: Option<Duration>,
 }
 
 /// One active membership of a caller.
@@ -38,7 +43,10 @@ pub async fn find_caller(
     // One round trip: the first hop of every session runs this.
     let rows = sqlx::query!(
         r#"select u.id, u.name, u.language, u.pin_hash is not null as "has_pin!",
-                  c.id as "chama_id?", c.name as "chama_name?", m.role as "role?"
+                  c.id as "chama_id?", c.name as "chama_name?", m.role as "role?",
+                  (select (extract(epoch from now() - max(e.received_at)) * 1000)::bigint
+                     from ussd_session_ends e
+                    where e.user_id = u.id and e.resumable) as "interrupted_ms_ago?"
              from users u
              left join chama_members m on m.user_id = u.id and m.status = 'active'
              left join chamas c on c.id = m.chama_id
@@ -57,6 +65,10 @@ pub async fn find_caller(
         lang: Lang::parse(&first.language).unwrap_or(Lang::En),
         has_pin: first.has_pin,
         memberships: Vec::new(),
+        // A clock step can make "ago" negative: that is "just now".
+        interrupted_ago: first
+            .interrupted_ms_ago
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
     };
     for row in rows {
         if let (Some(chama_id), Some(chama_name), Some(role)) =

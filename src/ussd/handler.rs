@@ -236,9 +236,14 @@ async fn start(
     if let Some(caller) = &caller {
         remember_caller(&mut engine, caller);
     }
+    // Only a caller whose last session ended resumable within the window
+    // can have a saved state: everyone else's dial skips the store lookup.
+    let window = app.settings.ussd.resume_window;
     let offer = match &caller {
-        Some(caller) => resume::take_offer(app, caller.user_id).await,
-        None => None,
+        Some(caller) if caller.interrupted_ago.is_some_and(|ago| ago < window) => {
+            resume::take_offer(app, caller.user_id).await
+        }
+        _ => None,
     };
     let (reply, resume_offer) = match offer {
         Some(saved) => (resume::offer_reply(&catalog, engine.lang), Some(saved)),

@@ -4,15 +4,16 @@
 
 use std::time::Duration;
 
-use pesachama::session::ActiveStore;
+use pesachama::session::{ActiveStore, SessionId, SessionStore};
 
 use crate::helpers::{TestApp, servers, spawn_app, spawn_app_with};
 use crate::proxy::{ChaosProxy, redis_socket};
 use crate::seed::{self, GRACE};
 
-async fn grace(app: &TestApp, lang: &str) {
+async fn grace(app: &TestApp, lang: &str) -> uuid::Uuid {
     let (umoja, grace) = seed::grace(&app.state.db, lang).await;
     seed::contribution(&app.state.db, umoja, grace, "c1", 1_000, 200).await;
+    grace
 }
 
 async fn event(app: &TestApp, session: &str, status: &str) -> u16 {
@@ -132,6 +133,38 @@ async fn a_repeated_dial_gets_the_same_resume_offer_and_the_session_goes_on() {
     assert_eq!(status, 200);
     assert_eq!(again, offer);
     second.walk(&[(Some("1"), &["My account"])]).await;
+}
+
+#[tokio::test]
+async fn a_resume_offer_follows_only_a_resumable_end_within_the_window() {
+    let app = spawn_app().await;
+    let user = grace(&app, "en").await;
+    let mut first = app.phone(GRACE);
+    first
+        .walk(&[(None, &["1 Balance"]), (Some("5"), &["My account"])])
+        .await;
+    assert_eq!(event(&app, &first.session, "Incomplete").await, 200);
+    let age_end = |ago: &'static str| {
+        sqlx::query(
+            "update ussd_session_ends set received_at = now() - $1::interval where user_id = $2",
+        )
+        .bind(ago)
+        .bind(user)
+        .execute(&app.state.db)
+    };
+
+    // The end is older than the window: the dial does not even look for the
+    // saved state, which stays where it is.
+    age_end("1 hour").await.unwrap();
+    app.phone(GRACE).walk(&[(None, &["1 Balance"])]).await;
+    let saved = SessionId::parse(&format!("resume:{user}")).unwrap();
+    assert!(app.state.sessions.load(&saved).await.unwrap().is_some());
+
+    // Within the window the same state is offered.
+    age_end("10 seconds").await.unwrap();
+    app.phone(GRACE)
+        .walk(&[(None, &["1 Continue"]), (Some("1"), &["My account"])])
+        .await;
 }
 
 #[tokio::test]

@@ -452,6 +452,35 @@ async fn the_sweeper_deletes_only_expired_rows() {
 }
 
 #[tokio::test]
+async fn the_sweeper_clears_expired_rows_over_several_batches() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    sqlx::query(
+        "insert into ussd_sessions (session_id, state, version, expires_at)
+         select 'ATUid_old' || g, '{}'::jsonb, 1, now() - interval '1 minute'
+           from generate_series(1, 12000) g
+         union all
+         select 'ATUid_live' || g, '{}'::jsonb, 1, now() + interval '3 minutes'
+           from generate_series(1, 100) g",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let swept = delete_expired(&pool).await.unwrap();
+    assert_eq!(swept, pesachama::session::Sweep::Deleted(12_000));
+    let left: i64 =
+        sqlx::query_scalar("select count(*) from ussd_sessions where expires_at > now()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let all: i64 = sqlx::query_scalar("select count(*) from ussd_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((left, all), (100, 100));
+}
+
+#[tokio::test]
 async fn hostile_session_ids_are_refused() {
     assert!(SessionId::parse("").is_err());
     assert!(SessionId::parse(&"A".repeat(129)).is_err());

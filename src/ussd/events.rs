@@ -104,18 +104,32 @@ pub async fn session_ended(
                 error = format!("{error:#}"),
                 "cannot record a USSD end event"
             );
-            // 500 so Africa's Talking tries again later; nothing was written.
+            // 500 so Africa's Talking tries again later: the end row is
+            // written last, so the retry does the whole job again.
             (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()
         }
     }
 }
 
+/// Records how a session ended. The end row is written last: a replayed
+/// event finds it and changes nothing, and an event that failed half-way
+/// (say the resume state could not be kept) left no row, so its retry keeps
+/// the state and writes the row then.
 async fn record_end(
     app: &AppState,
     id: &SessionId,
     event: &RawEvent,
     status: EndStatus,
 ) -> anyhow::Result<()> {
+    let recorded = sqlx::query_scalar!(
+        r#"select exists(select 1 from ussd_session_ends where session_id = $1) as "recorded!""#,
+        id.as_str()
+    )
+    .fetch_one(&app.db)
+    .await?;
+    if recorded {
+        return Ok(());
+    }
     let record: Option<SessionRecord> = match app.sessions.load(id).await? {
         Some(stored) => serde_json::from_str(&stored.data).ok(),
         None => None,
@@ -136,6 +150,11 @@ async fn record_end(
         .chars()
         .take(32)
         .collect();
+    if resumable {
+        if let Some(record) = &record {
+            resume::remember_interrupted(app, record).await?;
+        }
+    }
     let inserted = sqlx::query!(
         r#"insert into ussd_session_ends
              (session_id, service_code, user_id, status, duration_ms, hops, last_screen, error_message, resumable)
@@ -161,11 +180,6 @@ async fn record_end(
     if status != EndStatus::Success {
         let screen = last_screen.unwrap_or_else(|| "unknown".into());
         metrics::counter!(USSD_DROPOFF, "screen" => app.menus.screen_label(&screen)).increment(1);
-    }
-    if resumable {
-        if let Some(record) = &record {
-            resume::remember_interrupted(app, record).await?;
-        }
     }
     Ok(())
 }

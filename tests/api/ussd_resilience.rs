@@ -109,8 +109,10 @@ async fn a_redial_after_an_interruption_offers_to_resume_without_the_pin() {
         ])
         .await;
 
-    // The offer is used up; a session that ended on END is not resumable.
+    // The offer is used up; a session that ended on END is not resumable,
+    // and a replay of the first session's event brings nothing back.
     assert_eq!(event(&app, &second.session, "Success").await, 200);
+    assert_eq!(event(&app, &first.session, "Incomplete").await, 200);
     let mut third = app.phone(GRACE);
     third.walk(&[(None, &["1 Salio"])]).await;
 }

@@ -110,6 +110,10 @@ pub async fn hop(
     let service = app.ussd_service_codes.label(&hop.service_code);
     match answer(&app, &hop, &phone).await {
         Ok((reply, screen, outcome)) => {
+            // Counted once the session is saved: a repeated dial is not a start.
+            if let Outcome::Started = outcome {
+                metrics::counter!(USSD_SESSIONS_STARTED, "service" => service.clone()).increment(1);
+            }
             metrics::counter!(USSD_HOPS, "service" => service, "screen" => screen.clone(), "outcome" => outcome.label())
                 .increment(1);
             metrics::histogram!(USSD_HOP_DURATION, "screen" => screen)
@@ -200,10 +204,6 @@ async fn answer(
             .await
             .context("Failed to save the session")?;
         if let Saved::Saved { .. } = saved {
-            if let Outcome::Started = outcome {
-                let service = app.ussd_service_codes.label(&hop.service_code);
-                metrics::counter!(USSD_SESSIONS_STARTED, "service" => service).increment(1);
-            }
             return Ok((record.last_reply, record.engine.screen, outcome));
         }
         // Another hop of this session saved first: decode again against it.

@@ -468,16 +468,13 @@ async fn the_sweeper_clears_expired_rows_over_several_batches() {
     .unwrap();
     let swept = delete_expired(&pool).await.unwrap();
     assert_eq!(swept, pesachama::session::Sweep::Deleted(12_000));
-    let left: i64 =
-        sqlx::query_scalar("select count(*) from ussd_sessions where expires_at > now()")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let all: i64 = sqlx::query_scalar("select count(*) from ussd_sessions")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!((left, all), (100, 100));
+    let (live, all): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where expires_at > now()), count(*) from ussd_sessions",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((live, all), (100, 100));
 }
 
 #[tokio::test]

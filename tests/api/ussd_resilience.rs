@@ -36,6 +36,15 @@ async fn event(app: &TestApp, session: &str, status: &str) -> u16 {
     .as_u16()
 }
 
+/// Grace (English) opens My account and drops there: an interrupted session.
+async fn interrupted_in_my_account(app: &TestApp) {
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[(None, &["1 Balance"]), (Some("5"), &["My account"])])
+        .await;
+    assert_eq!(event(app, &phone.session, "Incomplete").await, 200);
+}
+
 #[tokio::test]
 async fn a_session_survives_redis_being_cut_mid_session() {
     let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
@@ -121,11 +130,7 @@ async fn a_redial_after_an_interruption_offers_to_resume_without_the_pin() {
 async fn a_repeated_dial_gets_the_same_resume_offer_and_the_session_goes_on() {
     let app = spawn_app().await;
     grace(&app, "en").await;
-    let mut first = app.phone(GRACE);
-    first
-        .walk(&[(None, &["1 Balance"]), (Some("5"), &["My account"])])
-        .await;
-    assert_eq!(event(&app, &first.session, "Incomplete").await, 200);
+    interrupted_in_my_account(&app).await;
 
     let mut second = app.phone(GRACE);
     let offer = second.dial().await;
@@ -141,11 +146,7 @@ async fn a_repeated_dial_gets_the_same_resume_offer_and_the_session_goes_on() {
 async fn a_resume_offer_follows_only_a_resumable_end_within_the_window() {
     let app = spawn_app().await;
     let user = grace(&app, "en").await;
-    let mut first = app.phone(GRACE);
-    first
-        .walk(&[(None, &["1 Balance"]), (Some("5"), &["My account"])])
-        .await;
-    assert_eq!(event(&app, &first.session, "Incomplete").await, 200);
+    interrupted_in_my_account(&app).await;
     let age_end = |ago: &'static str| {
         sqlx::query(
             "update ussd_session_ends set received_at = now() - $1::interval where user_id = $2",

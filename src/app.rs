@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Providers, Settings};
-use crate::menu::{Menus, default_registry};
+use crate::menu::Menus;
 use crate::mpesa::{self, DarajaClient, FakeDaraja};
+use crate::ops;
 use crate::session::{FailoverStore, PgStore, RedisStore};
 use crate::sms::{self, FakeSms, SmsClient};
 use crate::ussd::{BoundedLabels, RateLimits};
@@ -93,7 +94,7 @@ impl Application {
         let menus = Menus::load(
             &settings.ussd.menus_dir,
             &settings.ussd.locales_dir,
-            &default_registry(),
+            &ops::registry(),
         )
         .map_err(|report| anyhow::anyhow!("the USSD menus fail their check:\n{report}"))?;
         let db = db::connect(&settings.database_url).await?;
@@ -225,7 +226,7 @@ async fn reload_menus_on_sighup(state: AppState, shutdown: CancellationToken) {
         let ussd = &state.settings.ussd;
         match state
             .menus
-            .reload(&ussd.menus_dir, &ussd.locales_dir, &default_registry())
+            .reload(&ussd.menus_dir, &ussd.locales_dir, &ops::registry())
         {
             Ok(generation) => tracing::info!(menus.generation = generation, "menus reloaded"),
             Err(report) => {

@@ -37,7 +37,7 @@ pub async fn run_with_signals(app: Application) -> anyhow::Result<()> {
 
 /// `pesachama menus check`: prints every problem, fails if there is one.
 pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow::Result<()> {
-    match crate::menu::load_catalog(menus, locales, &crate::menu::default_registry()) {
+    match crate::menu::load_catalog(menus, locales, &crate::ops::registry()) {
         Ok(catalog) => {
             println!(
                 "menus ok: {} screens in {} and {}",

@@ -34,6 +34,7 @@ pub mod i18n;
 pub mod ledger;
 pub mod menu;
 pub mod mpesa;
+pub mod ops;
 pub mod phone;
 pub mod session;
 pub mod sim;

@@ -98,7 +98,7 @@ pub fn is_unbalanced(error: &sqlx::Error) -> bool {
 }
 
 /// What a member sees under "Balance", in whole shillings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemberBalance {
     pub savings: i64,
     pub shares: i64,
@@ -147,7 +147,7 @@ pub async fn member_balance(
 }
 
 /// One line of a member's statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatementLine {
     pub occurred_at: DateTime<Utc>,
     pub account_code: i32,

@@ -38,6 +38,6 @@ mod tests;
 pub use catalog::{Catalog, Menus, load_catalog};
 pub use host::{ActionOutcome, Host, HostFuture};
 pub use model::{MenuOption, NavKeys, Screen, ScreenKind, Settings, Validator};
-pub use registry::{ActionSpec, Registry, default_registry};
+pub use registry::{ActionSpec, Registry};
 pub use report::{CheckReport, Issue, IssueKind};
 pub use state::{Reply, SessionState};

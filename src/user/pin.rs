@@ -40,6 +40,11 @@ impl Pin {
         (input.len() == 4 && input.bytes().all(|b| b.is_ascii_digit()))
             .then(|| Pin(input.to_owned()))
     }
+
+    /// The digits, for hashing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Pin {

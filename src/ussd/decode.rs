@@ -42,6 +42,14 @@ impl<'k> Fingerprinter<'k> {
         Fingerprinter { key, session }
     }
 
+    /// The idempotency key of the hop answering `text` as the session's
+    /// hop number `hops`: every copy of one hop has the same key; the same
+    /// text later in the session (operators that send only the latest input)
+    /// has another.
+    pub fn request_key(&self, text: &str, hops: u32) -> String {
+        format!("ussd:{}:{hops}", self.of(text))
+    }
+
     fn of(&self, text: &str) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(self.key).expect("HMAC accepts keys of any length");

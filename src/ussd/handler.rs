@@ -21,6 +21,7 @@ use secrecy::ExposeSecret;
 use crate::app::AppState;
 use crate::i18n::Lang;
 use crate::menu::SessionState;
+use crate::ops::vars::remember_caller;
 use crate::phone::Msisdn;
 use crate::session::{Saved, SessionId, SessionStore};
 use crate::telemetry::{USSD_HOP_DURATION, USSD_HOPS, USSD_SESSIONS_STARTED};
@@ -28,7 +29,7 @@ use crate::user;
 
 use super::decode::{Fingerprinter, HopInput, TextTrail};
 use super::hop::{Hop, RawHop};
-use super::host::{HopHost, remember_caller};
+use super::host::HopHost;
 use super::record::{SessionRecord, StoredReply};
 use super::resume;
 
@@ -159,7 +160,6 @@ async fn answer(
     // session exists (a repeated or late dial), and the next attempt reads it.
     let mut assume_new = hop.text.is_empty();
     for _ in 0..SAVE_ATTEMPTS {
-        let host = HopHost::new(app, &hop.session_id);
         let stored = if std::mem::take(&mut assume_new) {
             None
         } else {
@@ -170,6 +170,7 @@ async fn answer(
         };
         let (record, expected, outcome) = match stored {
             None => {
+                let host = HopHost::new(app, fp.request_key(&hop.text, 0));
                 let (record, outcome) = start(app, &host, hop, phone, &fp).await?;
                 (record, None, outcome)
             }
@@ -183,15 +184,18 @@ async fn answer(
                     HopInput::Stale => {
                         return Ok((record.last_reply, record.engine.screen, Outcome::Stale));
                     }
-                    HopInput::New(input) => advance(app, &host, &mut record, input).await?,
+                    HopInput::New(input) => {
+                        // The host's connection goes back before the save:
+                        // on PostgreSQL the save needs one.
+                        let host = HopHost::new(app, fp.request_key(&hop.text, record.hops));
+                        advance(app, &host, &mut record, input).await?
+                    }
                 };
                 record.trail.answered(&hop.text, &fp);
                 record.hops += 1;
                 (record, Some(stored.version), outcome)
             }
         };
-        // The host's connection goes back first: on PostgreSQL the save needs one.
-        drop(host);
         let data = serde_json::to_string(&record).context("Failed to serialise the session")?;
         let saved = app
             .sessions

@@ -5,7 +5,8 @@
 //! you left off / start again" in their language.
 //!
 //! A resumed session never carries a verified PIN: screens behind a PIN ask
-//! for it again.
+//! for it again. It never lands on a screen that sets or changes a PIN or
+//! moves money: it goes back to the last place before that one.
 
 use std::sync::Arc;
 
@@ -17,7 +18,9 @@ use crate::menu::{Catalog, SessionState};
 use crate::session::{SessionId, SessionStore};
 
 use super::handler::Outcome;
-use super::host::{HopHost, vars};
+use crate::ops;
+
+use super::host::HopHost;
 use super::record::{SessionRecord, StoredReply};
 
 fn resume_id(user: Uuid) -> SessionId {
@@ -63,10 +66,14 @@ pub async fn answer_offer(
     let catalog: Arc<Catalog> = app.menus.current();
     match input {
         "1" => {
-            saved.vars.remove(vars::PIN_OK);
+            ops::vars::forget_authorisations(&mut saved);
             // Menus may have been reloaded since; the saved screen is shown
             // from the catalogue it was saved with while that is still kept.
             let saved_catalog = app.menus.for_generation(saved.generation);
+            if !land_safely(&saved_catalog, &mut saved) {
+                record.last_reply = catalog.begin(&mut record.engine, host).await.into();
+                return Ok(Outcome::Answered);
+            }
             record.engine = saved;
             record.last_reply = saved_catalog.render(&mut record.engine, host).await.into();
             Ok(Outcome::Resumed)
@@ -81,6 +88,31 @@ pub async fn answer_offer(
             Ok(Outcome::Answered)
         }
     }
+}
+
+/// Moves a resumed session off a screen that sets or changes a PIN or
+/// moves money, back to the last place before it (as the back key would);
+/// `false` when there is none and the session must start again.
+fn land_safely(catalog: &Catalog, state: &mut SessionState) -> bool {
+    let sensitive = |id: &str| {
+        catalog.screen(id).is_none_or(|screen| {
+            screen
+                .actions()
+                .iter()
+                .any(|(_, action)| ops::is_sensitive(action))
+        })
+    };
+    while sensitive(&state.screen) {
+        match state.history.pop() {
+            Some(previous) => {
+                state.screen = previous;
+                state.page = 0;
+                state.retries = 0;
+            }
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Keeps an interrupted session's state for the resume window.

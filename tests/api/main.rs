@@ -4,6 +4,7 @@
 mod cli;
 mod health;
 mod helpers;
+mod operations;
 mod proxy;
 mod schema;
 mod seed;

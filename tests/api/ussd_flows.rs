@@ -64,8 +64,10 @@ async fn a_member_checks_her_balance_in_english() {
                 ],
             ),
             (Some("0"), &["CON PesaChama", "1 Balance"]),
+            // The statement is behind the PIN too.
+            (Some("4"), &["CON Enter your PIN"]),
             (
-                Some("4"),
+                Some("1234"),
                 &["Mini-statement:", "Savings +1,500", "Shares +250"],
             ),
         ])

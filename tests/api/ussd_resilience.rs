@@ -71,7 +71,8 @@ async fn a_session_survives_redis_being_cut_mid_session() {
         .walk(&[
             (Some("1234"), &["Savings KES 1,000"]),
             (Some("0"), &["1 Balance"]),
-            (Some("4"), &["Mini-statement"]),
+            (Some("4"), &["Enter your PIN"]),
+            (Some("1234"), &["Mini-statement"]),
         ])
         .await;
     assert_eq!(app.state.sessions.active_store(), ActiveStore::Postgres);

@@ -226,7 +226,9 @@ async fn a_long_statement_pages_forward_and_back() {
     let mut host = FakeHost::registered("1234");
     host.statement_lines = 12;
     let (mut walk, _) = Walk::begin(host).await;
-    let first = walk.hop("4").await;
+    let pin = walk.hop("4").await;
+    assert!(con(&pin).starts_with("Enter your PIN"), "{}", pin.text());
+    let first = walk.hop("1234").await;
     let text = con(&first).to_owned();
     let first_page = text.clone();
     assert!(

@@ -88,7 +88,7 @@ impl FakeHost {
                 *self.pin_hash.lock().unwrap() = Some(keyed_hash(input));
                 ActionOutcome::Continue
             }
-            "verify_pin" => {
+            "verify_pin" | "authorise_pin_change" => {
                 if *self.pin_hash.lock().unwrap() == Some(keyed_hash(input)) {
                     *self.wrong_pins.lock().unwrap() = 0;
                     return Ok(ActionOutcome::Continue);

@@ -8,7 +8,8 @@ mod reload;
 
 use std::path::{Path, PathBuf};
 
-use super::{Catalog, default_registry, load_catalog};
+use super::{Catalog, load_catalog};
+use crate::ops::registry as default_registry;
 
 /// The crate root, where `menus/`, `locales/` and `tests/` live.
 fn root() -> PathBuf {

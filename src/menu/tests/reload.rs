@@ -2,7 +2,8 @@
 
 use super::{Overlay, host::FakeHost, root};
 use crate::i18n::Lang;
-use crate::menu::{Menus, SessionState, default_registry};
+use crate::menu::{Menus, SessionState};
+use crate::ops::registry as default_registry;
 
 #[tokio::test]
 async fn a_failed_reload_keeps_the_old_catalog_and_old_generations_stay_available() {

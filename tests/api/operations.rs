@@ -1,0 +1,191 @@
+//! Typed operations: once-only effects under their idempotency key, the
+//! refusals that keep screens behind the PIN, and PIN changes that need the
+//! current PIN in the same session, also after a resume.
+
+use pesachama::menu::{ActionOutcome, SessionState};
+use pesachama::ops::{self, RequestEnv};
+use pesachama::phone::Msisdn;
+use pesachama::user;
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::seed::{self, GRACE};
+
+/// Grace's session state as the first hop leaves it.
+async fn graces_session(app: &TestApp) -> SessionState {
+    seed::grace(&app.state.db, "en").await;
+    let mut conn = app.state.db.acquire().await.unwrap();
+    let caller = user::find_caller(&mut conn, &Msisdn::parse(GRACE).unwrap())
+        .await
+        .unwrap()
+        .expect("Grace is a member");
+    let mut state = SessionState::default();
+    ops::vars::remember_caller(&mut state, &caller);
+    state
+}
+
+async fn failed_attempts(app: &TestApp) -> i32 {
+    sqlx::query_scalar("select pin_failed_attempts from users where phone = $1")
+        .bind(GRACE)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+async fn keys_recorded(app: &TestApp, operation: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from idempotency_keys where operation = $1")
+        .bind(operation)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn twenty_copies_of_one_request_count_one_wrong_pin() {
+    let app = spawn_app().await;
+    let state = graces_session(&app).await;
+    // Twenty copies that slipped past the session lock, each on its own
+    // connection, all with the same request key.
+    let copies = (0..20).map(|_| {
+        let app = app.state.clone();
+        let mut state = state.clone();
+        tokio::spawn(async move {
+            let env = RequestEnv::new(&app, "test:hop-7".into());
+            let outcome = ops::dispatch(&env, "verify_pin", &mut state, Some("9999")).await;
+            (outcome.unwrap(), state.vars.get("attempts_left").cloned())
+        })
+    });
+    for copy in futures_join(copies).await {
+        assert_eq!(
+            copy,
+            (ActionOutcome::Invalid("pin-wrong".into()), Some("2".into()))
+        );
+    }
+    assert_eq!(failed_attempts(&app).await, 1);
+    assert_eq!(keys_recorded(&app, "verify_pin").await, 1);
+
+    // Another request is another attempt.
+    let mut state = state.clone();
+    let env = RequestEnv::new(&app.state, "test:hop-8".into());
+    let outcome = ops::dispatch(&env, "verify_pin", &mut state, Some("9999"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ActionOutcome::Invalid("pin-wrong".into()));
+    assert_eq!(failed_attempts(&app).await, 2);
+}
+
+async fn futures_join<T: Send + 'static>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut done = Vec::new();
+    for task in tasks {
+        done.push(task.await.unwrap());
+    }
+    done
+}
+
+#[tokio::test]
+async fn balance_and_statement_refuse_without_the_pin() {
+    let app = spawn_app().await;
+    let mut state = graces_session(&app).await;
+    let env = RequestEnv::new(&app.state, "test:hop-1".into());
+    for (action, pin_screen) in [
+        ("load_balance", "balance_pin"),
+        ("load_statement", "statement_pin"),
+    ] {
+        let outcome = ops::dispatch(&env, action, &mut state, None).await.unwrap();
+        assert_eq!(outcome, ActionOutcome::Goto(pin_screen.into()), "{action}");
+    }
+    assert!(!state.vars.contains_key("savings"));
+}
+
+#[tokio::test]
+async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
+    let app = spawn_app().await;
+    let mut state = graces_session(&app).await;
+    let env = RequestEnv::new(&app.state, "test:hop-1".into());
+    // A PIN verified for the balance is not a proof for a change.
+    ops::dispatch(&env, "verify_pin", &mut state, Some("1234"))
+        .await
+        .unwrap();
+    ops::dispatch(&env, "stash_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    let refused = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    assert_eq!(refused, ActionOutcome::Goto("change_pin_old".into()));
+
+    let env = RequestEnv::new(&app.state, "test:hop-2".into());
+    let proof = ops::dispatch(&env, "authorise_pin_change", &mut state, Some("1234"))
+        .await
+        .unwrap();
+    assert_eq!(proof, ActionOutcome::Continue);
+    let saved = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    assert_eq!(saved, ActionOutcome::Goto("main".into()));
+
+    // The new PIN works and the old one no longer does.
+    let env = RequestEnv::new(&app.state, "test:hop-3".into());
+    let old = ops::dispatch(&env, "verify_pin", &mut state, Some("1234"))
+        .await
+        .unwrap();
+    assert_eq!(old, ActionOutcome::Invalid("pin-wrong".into()));
+    let env = RequestEnv::new(&app.state, "test:hop-4".into());
+    let new = ops::dispatch(&env, "verify_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    assert_eq!(new, ActionOutcome::Continue);
+}
+
+#[tokio::test]
+async fn a_resumed_session_never_lands_on_a_pin_change() {
+    let app = spawn_app().await;
+    seed::grace(&app.state.db, "en").await;
+    let mut first = app.phone(GRACE);
+    first
+        .walk(&[
+            (None, &["1 Balance"]),
+            (Some("5"), &["My account"]),
+            (Some("1"), &["Enter your current PIN"]),
+            (Some("1234"), &["Set a 4-digit PIN"]),
+            (Some("5678"), &["Enter the same PIN again"]),
+        ])
+        .await;
+    // The call drops on the confirmation screen.
+    let dropped = app
+        .ussd_form(
+            "/ussd/africastalking/events",
+            &[
+                ("sessionId", first.session.as_str()),
+                ("serviceCode", "*384*1234#"),
+                ("phoneNumber", GRACE),
+                ("networkCode", "63902"),
+                ("status", "Incomplete"),
+                ("durationInMillis", "30000"),
+                ("hopsCount", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(dropped.status(), 200);
+
+    // Continuing goes back to My account, before the PIN screens.
+    let mut second = app.phone(GRACE);
+    second
+        .walk(&[
+            (None, &["1 Continue"]),
+            (Some("1"), &["My account", "1 Change PIN"]),
+            (Some("1"), &["Enter your current PIN"]),
+        ])
+        .await;
+
+    // Nothing changed: the old PIN still opens the balance.
+    let mut third = app.phone(GRACE);
+    third
+        .walk(&[
+            (None, &["1 Balance"]),
+            (Some("1"), &["Enter your PIN"]),
+            (Some("1234"), &["Savings"]),
+        ])
+        .await;
+}

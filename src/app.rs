@@ -171,6 +171,10 @@ impl Application {
             self.state.clone(),
             shutdown.child_token(),
         ));
+        tasks.spawn(ops::purge_old_keys(
+            self.state.db.clone(),
+            shutdown.child_token(),
+        ));
         let public = api::router(self.state.clone());
         let metrics = self.metrics.clone();
         let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));

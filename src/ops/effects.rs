@@ -1,6 +1,9 @@
 //! The `idempotency_keys` table: which effects happened, and their outcome.
 
-use sqlx::PgConnection;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 
 use super::context::IdempotencyKey;
 
@@ -38,9 +41,14 @@ pub async fn record(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// How long a key is kept: longer than any copy of a request can arrive
+/// (seconds for a USSD hop; an app retries within a day).
+pub const KEY_LIFETIME: Duration = Duration::from_secs(2 * 24 * 60 * 60);
+/// How often old keys are purged, and how many per statement.
+const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+const PURGE_BATCH: i64 = 5_000;
+
 /// Deletes keys recorded before `cutoff`, at most `limit` of them; how many went.
-/// A key only has to outlive every copy of its request (seconds for a USSD
-/// hop, a day for an app retry), so old ones are purged.
 pub async fn purge_before(
     conn: &mut PgConnection,
     cutoff: chrono::DateTime<chrono::Utc>,
@@ -56,4 +64,32 @@ pub async fn purge_before(
     .execute(conn)
     .await?;
     Ok(deleted.rows_affected())
+}
+
+/// Purges keys older than [`KEY_LIFETIME`] until `shutdown`. Every node runs
+/// it; two purges at once only share the work.
+pub async fn purge_old_keys(db: PgPool, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(KEY_LIFETIME).unwrap_or(chrono::Duration::days(2));
+        loop {
+            let deleted = match db.acquire().await {
+                Ok(mut conn) => purge_before(&mut conn, cutoff, PURGE_BATCH).await,
+                Err(error) => Err(error),
+            };
+            match deleted {
+                Ok(n) if n == PURGE_BATCH as u64 => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot purge old idempotency keys; trying again later");
+                    break;
+                }
+            }
+        }
+    }
 }

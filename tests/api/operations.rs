@@ -189,3 +189,27 @@ async fn a_resumed_session_never_lands_on_a_pin_change() {
         ])
         .await;
 }
+
+#[tokio::test]
+async fn old_idempotency_keys_are_purged_and_recent_ones_kept() {
+    let app = spawn_app().await;
+    let mut state = graces_session(&app).await;
+    for hop in ["test:old", "test:new"] {
+        let env = RequestEnv::new(&app.state, hop.into());
+        ops::dispatch(&env, "verify_pin", &mut state, Some("1234"))
+            .await
+            .unwrap();
+    }
+    let mut conn = app.state.db.acquire().await.unwrap();
+    let cutoff: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select created_at from idempotency_keys where key like 'test:new:%'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(ops::purge_before(&mut conn, cutoff, 100).await.unwrap(), 1);
+    let left: Vec<String> = sqlx::query_scalar("select key from idempotency_keys")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(left, ["test:new:verify_pin"]);
+}

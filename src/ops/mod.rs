@@ -177,18 +177,29 @@ pub async fn run<O: Operation>(
         Access::Write => {
             let key = env.key(O::NAME);
             let mut conn = env.db().await?;
+            // No look-up first: the common request is not a copy, and a copy
+            // that runs again is undone below. One round trip saved per write.
             let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-            if let Some(stored) = effects::find(&mut tx, &key).await? {
-                return Ok(serde_json::from_value(stored)?);
-            }
-            let output = O::run(&mut OpContext::writing(env, &mut tx, &key), input).await?;
+            let output = match O::run(&mut OpContext::writing(env, &mut tx, &key), input).await {
+                Ok(output) => output,
+                Err(OpError::Refused(refusal)) => {
+                    tx.rollback().await?;
+                    // A copy may be refused because the first changed things
+                    // (a payment now pending): it still gets the first outcome.
+                    return match effects::find(&mut conn, &key).await? {
+                        Some(stored) => Ok(serde_json::from_value(stored)?),
+                        None => Err(refusal.into()),
+                    };
+                }
+                Err(error) => return Err(error),
+            };
             let outcome = serde_json::to_value(&output)?;
             if effects::record(&mut tx, &key, O::NAME, &outcome).await? {
                 tx.commit().await?;
                 return Ok(output);
             }
-            // A copy of this request committed first while we ran: ours is
-            // rolled back and the first outcome stands.
+            // A copy of this request committed first: ours is rolled back
+            // and the first outcome stands.
             tx.rollback().await?;
             let stored = effects::find(&mut conn, &key).await?.ok_or_else(|| {
                 sqlx::Error::Protocol("an idempotency key vanished after a conflict".into())

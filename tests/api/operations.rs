@@ -63,6 +63,15 @@ async fn twenty_copies_of_one_request_count_one_wrong_pin() {
     assert_eq!(failed_attempts(&app).await, 1);
     assert_eq!(keys_recorded(&app, "verify_pin").await, 1);
 
+    // A late copy, after the first committed, changes nothing either.
+    let mut late = state.clone();
+    let env = RequestEnv::new(&app.state, "test:hop-7".into());
+    let outcome = ops::dispatch(&env, "verify_pin", &mut late, Some("9999"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ActionOutcome::Invalid("pin-wrong".into()));
+    assert_eq!(failed_attempts(&app).await, 1);
+
     // Another request is another attempt.
     let mut state = state.clone();
     let env = RequestEnv::new(&app.state, "test:hop-8".into());
@@ -136,6 +145,36 @@ async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
         .await
         .unwrap();
     assert_eq!(new, ActionOutcome::Continue);
+}
+
+#[tokio::test]
+async fn a_copy_refused_after_the_first_committed_gets_the_first_outcome() {
+    let app = spawn_app().await;
+    let mut state = graces_session(&app).await;
+    let env = RequestEnv::new(&app.state, "test:hop-1".into());
+    ops::dispatch(&env, "authorise_pin_change", &mut state, Some("1234"))
+        .await
+        .unwrap();
+    ops::dispatch(&env, "stash_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    // The copy's session lost the proof (as if read before it was saved):
+    // run alone it would be refused, but the first copy already saved.
+    let mut copy = state.clone();
+    ops::vars::forget_authorisations(&mut copy);
+    ops::dispatch(&env, "stash_pin", &mut copy, Some("5678"))
+        .await
+        .unwrap();
+    let env = RequestEnv::new(&app.state, "test:hop-2".into());
+    let first = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+        .await
+        .unwrap();
+    let again = ops::dispatch(&env, "save_pin", &mut copy, Some("5678"))
+        .await
+        .unwrap();
+    assert_eq!(first, ActionOutcome::Goto("main".into()));
+    assert_eq!(again, first);
+    assert_eq!(keys_recorded(&app, "save_pin").await, 1);
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@
 //! environment, so one file can pin a deployment whatever the shell exports.
 //!
 //! `serve` and `config check` ([`Settings::parse`]) also apply the production
-//! rules of [`production`]; `dev` and the tests ([`Settings::parse_for_fakes`]) do not.
+//! rules of `config/production.rs`; `dev` and the tests ([`Settings::parse_for_fakes`]) do not.
 
 mod production;
 
@@ -422,7 +422,7 @@ impl Settings {
     }
 
     /// Validates `raw` for `serve` and `config check`: every setting, real
-    /// providers, and the production rules of [`production`].
+    /// providers, and the production rules of `config/production.rs`.
     pub fn parse(raw: &RawSettings) -> Result<Settings, ConfigError> {
         Self::parse_with(raw, true)
     }

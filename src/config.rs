@@ -9,7 +9,7 @@
 //! | `REDIS_URL` | Redis connection URL | required |
 //! | `PESACHAMA_HTTP_ADDR` | public listener (USSD, SMS, M-Pesa callbacks, app API) | `0.0.0.0:8080` |
 //! | `PESACHAMA_ADMIN_ADDR` | operator listener (`/metrics`) | `127.0.0.1:9090` |
-//! | `PESACHAMA_PIN_SECRET` | server-side key mixed into every PIN hash: 32 random bytes as hex (64 characters) or base64 (`openssl rand -hex 32`); `dev` accepts any 32 characters | required |
+//! | `PESACHAMA_PIN_SECRET` | server-side key mixed into every PIN hash: 32 random bytes as hex (64 characters) or padded base64 (`openssl rand -hex 32`); `dev` accepts any 32 characters | required |
 //! | `PESACHAMA_REDIS_PREFIX` | prefix of every Redis key (one key space per deployment) | `pc:` |
 //! | `PESACHAMA_LOG_FORMAT` | `json` or `pretty` | `json` |
 //! | `PESACHAMA_SHUTDOWN_DEADLINE_SECS` | how long in-flight work may drain on SIGTERM | `20` |
@@ -938,6 +938,14 @@ mod tests {
         ] {
             assert!(found.contains(&v), "{v} not in {found:?}");
         }
+        let mut once = found.clone();
+        once.sort_unstable();
+        once.dedup();
+        assert_eq!(
+            once.len(),
+            found.len(),
+            "a variable reported twice: {found:?}"
+        );
     }
 
     #[test]

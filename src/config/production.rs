@@ -6,7 +6,7 @@
 //! echoes the value: it may be a secret.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 
 use super::Checker;
 
@@ -21,14 +21,15 @@ const PIN_SECRET_BYTES: usize = 32;
 /// Adds every production problem of the raw settings to `c`.
 pub(super) fn check(c: &mut Checker<'_>) {
     refuse_placeholders(c);
+    // A placeholder is already reported; one problem per variable is clearer.
     if c.value("PESACHAMA_PIN_SECRET")
-        .is_some_and(|secret| !looks_random(secret))
+        .is_some_and(|secret| !secret.contains(PLACEHOLDER) && !looks_random(secret))
     {
         c.fail(
             "PESACHAMA_PIN_SECRET",
             format!(
-                "must be {PIN_SECRET_BYTES} random bytes as hex (64 characters) or base64; \
-                 generate one with `openssl rand -hex {PIN_SECRET_BYTES}`"
+                "must be {PIN_SECRET_BYTES} random bytes as hex (64 characters) or padded \
+                 base64; generate one with `openssl rand -hex {PIN_SECRET_BYTES}`"
             ),
         );
     }
@@ -57,18 +58,16 @@ fn refuse_placeholders(c: &mut Checker<'_>) {
     }
 }
 
-/// True for hex of at least 64 digits or base64 (standard or URL-safe,
-/// padded or not) of at least 32 bytes. The form is all that can be judged:
-/// it rules out passwords and sentences, which are what operators type.
+/// True for hex of at least 64 digits, or standard padded base64 (as
+/// `openssl rand -base64 32` prints it) of at least 32 bytes. The form is all
+/// that can be judged: it rules out passwords and sentences, which are what
+/// operators type. The URL-safe and unpadded base64 forms are refused on
+/// purpose: long dash-joined words would pass as them.
 fn looks_random(secret: &str) -> bool {
     let hex = secret.len() >= 2 * PIN_SECRET_BYTES && secret.bytes().all(|b| b.is_ascii_hexdigit());
-    hex || [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-        .iter()
-        .any(|engine| {
-            engine
-                .decode(secret)
-                .is_ok_and(|bytes| bytes.len() >= PIN_SECRET_BYTES)
-        })
+    hex || STANDARD
+        .decode(secret)
+        .is_ok_and(|bytes| bytes.len() >= PIN_SECRET_BYTES)
 }
 
 #[cfg(test)]
@@ -83,10 +82,12 @@ mod tests {
     }
 
     #[test]
-    fn base64_of_32_bytes_or_more_is_random_enough() {
+    fn padded_base64_of_32_bytes_or_more_is_random_enough() {
         assert!(looks_random("q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="));
-        assert!(looks_random("q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80"));
-        assert!(looks_random("-_3vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80"));
+        assert!(looks_random(
+            "q8+vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ/83vEjRW"
+        ));
+        assert!(!looks_random("q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80"));
         assert!(!looks_random("q83vEjRWeJq83vEjRWeJq83vEjRWeJq8"));
     }
 
@@ -96,6 +97,12 @@ mod tests {
             "correct horse battery staple, said the chama"
         ));
         assert!(!looks_random("test-pin-secret-0123456789abcdef0123"));
+        assert!(!looks_random(
+            "CHANGE-ME-to-64-hex-characters-from-openssl-rand"
+        ));
+        assert!(!looks_random(
+            "our-chama-pin-secret-is-definitely-long-enough"
+        ));
         assert!(!looks_random(""));
     }
 }

@@ -3,11 +3,12 @@
 //! The steps: parse the form (400 on a malformed one), apply the rate limits
 //! (answered from memory in the service's default language: a refused hop
 //! costs no PostgreSQL or session-store call), load the session, refuse a hop
-//! from another phone than the one that dialled, decode the hop against the text we last answered, let
-//! the menu engine answer a new input, and save with compare-and-set so two
-//! hops of one session never interleave. A repeated hop gets the stored answer
-//! and runs nothing; a stale one gets the current screen again. Every failure
-//! past parsing becomes a polite `END`, never a 500.
+//! from another phone than the one that dialled, decode the hop against the
+//! text we last answered, let the menu engine answer a new input, and save
+//! with compare-and-set so two hops of one session never interleave. A
+//! repeated hop gets the stored answer and runs nothing; a stale one gets the
+//! current screen again. Every failure past parsing becomes a polite `END`,
+//! never a 500.
 
 use std::net::SocketAddr;
 use std::time::Instant;

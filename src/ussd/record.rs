@@ -6,7 +6,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::menu::{Reply, SessionState};
-
 use crate::phone::Msisdn;
 
 use super::decode::{Fingerprinter, TextTrail};

@@ -19,6 +19,9 @@ const CODE_ATTEMPTS: usize = 5;
 /// `pesachama serve`: migrate, then run until SIGTERM/SIGINT.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_tracing(settings.log_format);
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     let app = Application::build(settings).await?;
     db::migrate(&app.state().db).await?;
     run_with_signals(app).await

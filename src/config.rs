@@ -9,7 +9,7 @@
 //! | `REDIS_URL` | Redis connection URL | required |
 //! | `PESACHAMA_HTTP_ADDR` | public listener (USSD, SMS, M-Pesa callbacks, app API) | `0.0.0.0:8080` |
 //! | `PESACHAMA_ADMIN_ADDR` | operator listener (`/metrics`) | `127.0.0.1:9090` |
-//! | `PESACHAMA_PIN_SECRET` | server-side key mixed into every PIN hash, >= 32 chars | required |
+//! | `PESACHAMA_PIN_SECRET` | server-side key mixed into every PIN hash: 32 random bytes as hex (64 characters) or padded base64 (`openssl rand -hex 32`); `dev` accepts any 32 characters | required |
 //! | `PESACHAMA_REDIS_PREFIX` | prefix of every Redis key (one key space per deployment) | `pc:` |
 //! | `PESACHAMA_LOG_FORMAT` | `json` or `pretty` | `json` |
 //! | `PESACHAMA_SHUTDOWN_DEADLINE_SECS` | how long in-flight work may drain on SIGTERM | `20` |
@@ -19,11 +19,13 @@
 //! | `PESACHAMA_LOCALES_DIR` | Fluent files, one folder per language | `locales` |
 //! | `PESACHAMA_USSD_SESSION_TTL_SECS` | idle lifetime of a USSD session | `180` |
 //! | `PESACHAMA_USSD_RESUME_WINDOW_SECS` | how long an interrupted session can be resumed | `120` |
-//! | `PESACHAMA_USSD_ALLOWED_SOURCES` | comma-separated CIDRs allowed to call the USSD endpoints; empty = any | empty |
-//! | `PESACHAMA_USSD_CALLBACK_TOKEN` | when set, USSD callbacks must carry `?token=<value>` | unset |
-//! | `PESACHAMA_USSD_BASIC_AUTH` | when set (`user:password`), USSD callbacks must carry it | unset |
+//! | `PESACHAMA_USSD_ALLOWED_SOURCES` | comma-separated CIDRs allowed to call the USSD endpoints; empty = any (`serve` warns) | empty |
+//! | `PESACHAMA_USSD_CALLBACK_TOKEN` | USSD callbacks must carry `?token=<value>`; `serve` needs this or basic auth | unset |
+//! | `PESACHAMA_USSD_BASIC_AUTH` | USSD callbacks must carry this `user:password`; `serve` needs this or the token | unset |
+//! | `PESACHAMA_USSD_DEFAULT_LANG` | language (`en`, `sw`) of the answers given before a session is read (rate limits, refusals) | `en` |
 //! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make | `30` |
 //! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
+//! | `PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE` | session-end events per second one source address may send | `5000` |
 //! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
 //! | `PESACHAMA_SESSION_FAILURE_THRESHOLD` | consecutive Redis failures before sessions fail over | `3` |
 //! | `PESACHAMA_SESSION_MIRROR_FLUSH_MS` | how long session writes gather before the PostgreSQL mirror writes them | `50` |
@@ -39,6 +41,11 @@
 //!
 //! Precedence: a value in the `--config` file overrides the same variable in the
 //! environment, so one file can pin a deployment whatever the shell exports.
+//!
+//! `serve` and `config check` ([`Settings::parse`]) also apply the production
+//! rules of `config/production.rs`; `dev` and the tests ([`Settings::parse_for_fakes`]) do not.
+
+mod production;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -82,8 +89,10 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_USSD_ALLOWED_SOURCES",
     "PESACHAMA_USSD_CALLBACK_TOKEN",
     "PESACHAMA_USSD_BASIC_AUTH",
+    "PESACHAMA_USSD_DEFAULT_LANG",
     "PESACHAMA_USSD_RATE_PER_PHONE",
     "PESACHAMA_USSD_RATE_PER_SOURCE",
+    "PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE",
     "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
     "PESACHAMA_SESSION_FAILURE_THRESHOLD",
     "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
@@ -152,6 +161,11 @@ pub struct UssdSettings {
     pub rate_per_phone: u32,
     /// Hops per second one source address may make.
     pub rate_per_source: u32,
+    /// Session-end events per second one source address may send.
+    pub events_rate_per_source: u32,
+    /// Language of the answers given before the session is read (a rate
+    /// limit, an invalid phone), which must cost no storage round trip.
+    pub default_lang: crate::i18n::Lang,
 }
 
 /// Default idle lifetime of a USSD session: Africa's Talking's own maximum.
@@ -163,6 +177,9 @@ pub const DEFAULT_RATE_PER_PHONE: u32 = 30;
 /// Africa's Talking sends every member's hops from a handful of addresses, so
 /// the per-source limit only stops a runaway client, not real traffic.
 pub const DEFAULT_RATE_PER_SOURCE: u32 = 20_000;
+/// Africa's Talking sends one event per session, so a quarter of the hop limit
+/// covers every honest session while bounding the writes a runaway client causes.
+pub const DEFAULT_EVENTS_RATE_PER_SOURCE: u32 = 5_000;
 
 /// Which Daraja and Africa's Talking the daemon talks to.
 #[derive(Debug, Clone)]
@@ -391,7 +408,21 @@ impl<'a> Checker<'a> {
 }
 
 impl Settings {
-    /// Validates `raw` for `serve`: every setting, real providers.
+    /// Things a production node may run with but an operator should know;
+    /// `serve` logs them and `config check` prints them.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.ussd.allowed_sources.is_empty() {
+            warnings.push(
+                "PESACHAMA_USSD_ALLOWED_SOURCES is empty: any address holding the callback \
+                 secret can call the USSD endpoints",
+            );
+        }
+        warnings
+    }
+
+    /// Validates `raw` for `serve` and `config check`: every setting, real
+    /// providers, and the production rules of `config/production.rs`.
     pub fn parse(raw: &RawSettings) -> Result<Settings, ConfigError> {
         Self::parse_with(raw, true)
     }
@@ -420,7 +451,9 @@ impl Settings {
             "an address like 127.0.0.1:9090",
         );
         let pin_secret = c.secret("PESACHAMA_PIN_SECRET");
-        if pin_secret
+        if live {
+            production::check(&mut c);
+        } else if pin_secret
             .as_ref()
             .is_some_and(|s| s.expose_secret().len() < MIN_PIN_SECRET_LEN)
         {
@@ -523,7 +556,7 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
             .parse::<ipnet::IpNet>()
             .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         {
-            Ok(net) => allowed_sources.push(net),
+            Ok(net) => allowed_sources.push(canonical_net(net)),
             Err(_) => c.fail(
                 "PESACHAMA_USSD_ALLOWED_SOURCES",
                 format!("`{cidr}` is not an address or CIDR"),
@@ -564,6 +597,27 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
         DEFAULT_RATE_PER_SOURCE,
         "a whole number",
     );
+    let events_rate_per_source = c.parsed(
+        "PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE",
+        DEFAULT_EVENTS_RATE_PER_SOURCE,
+        "a whole number",
+    );
+    if events_rate_per_source == 0 {
+        c.fail(
+            "PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE",
+            "must be at least 1",
+        );
+    }
+    let default_lang = match c.value("PESACHAMA_USSD_DEFAULT_LANG") {
+        None => crate::i18n::Lang::default(),
+        Some(code) => crate::i18n::Lang::parse(code).unwrap_or_else(|| {
+            c.fail(
+                "PESACHAMA_USSD_DEFAULT_LANG",
+                format!("`{code}` is not en or sw"),
+            );
+            crate::i18n::Lang::default()
+        }),
+    };
     if rate_per_phone == 0 {
         c.fail("PESACHAMA_USSD_RATE_PER_PHONE", "must be at least 1");
     }
@@ -580,6 +634,21 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
         basic_auth,
         rate_per_phone,
         rate_per_source,
+        events_rate_per_source,
+        default_lang,
+    }
+}
+
+/// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it
+/// means, so it matches the canonical peer addresses `ussd::guard` compares.
+fn canonical_net(net: ipnet::IpNet) -> ipnet::IpNet {
+    match net {
+        ipnet::IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map_or(net, |v4net| ipnet::IpNet::V4(v4net.trunc())),
+            None => net,
+        },
+        other => other,
     }
 }
 
@@ -624,7 +693,9 @@ fn session_settings(c: &mut Checker<'_>) -> crate::session::SessionSettings {
 }
 
 fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
-    let web = ["http", "https"];
+    // Credentials, payment callbacks and members' phone numbers cross these
+    // links: plain http is for `dev`'s in-process fakes only.
+    let web = ["https"];
     let mpesa_api = c.url("MPESA_API_URL", &web);
     let consumer_key = c.secret("MPESA_CONSUMER_KEY");
     let consumer_secret = c.secret("MPESA_CONSUMER_SECRET");
@@ -692,7 +763,14 @@ mod tests {
         [
             ("DATABASE_URL", "postgres://app:hunter2@db/pesachama"),
             ("REDIS_URL", "redis://127.0.0.1:6379"),
-            ("PESACHAMA_PIN_SECRET", "0123456789abcdef0123456789abcdef"),
+            (
+                "PESACHAMA_PIN_SECRET",
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "PESACHAMA_USSD_CALLBACK_TOKEN",
+                "at-callback-token-0123456789",
+            ),
             ("MPESA_API_URL", "https://daraja.example"),
             ("MPESA_CONSUMER_KEY", "ck"),
             ("MPESA_CONSUMER_SECRET", "cs-very-secret"),
@@ -787,6 +865,177 @@ mod tests {
         ] {
             assert!(found.contains(&v), "{v} not in {found:?}");
         }
+    }
+
+    /// The parse's problems as (variable, reason) lines.
+    fn reasons(raw: &RawSettings) -> Vec<String> {
+        match Settings::parse(raw) {
+            Err(ConfigError::Invalid(p)) => p
+                .into_iter()
+                .map(|p| format!("{}: {}", p.variable, p.reason))
+                .collect(),
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_refuses_callbacks_without_a_secret_and_dev_does_not() {
+        let mut raw = complete();
+        raw.remove("PESACHAMA_USSD_CALLBACK_TOKEN");
+        assert_eq!(problems(&raw), vec!["PESACHAMA_USSD_CALLBACK_TOKEN"]);
+        assert!(Settings::parse_for_fakes(&raw).is_ok());
+
+        raw.insert("PESACHAMA_USSD_BASIC_AUTH".into(), "at:pa55word".into());
+        assert!(Settings::parse(&raw).is_ok());
+    }
+
+    #[test]
+    fn a_start_without_an_allow_list_is_allowed_with_a_warning() {
+        let open = Settings::parse(&complete()).unwrap();
+        assert_eq!(open.warnings().len(), 1);
+        assert!(open.warnings()[0].contains("PESACHAMA_USSD_ALLOWED_SOURCES"));
+
+        let mut raw = complete();
+        raw.insert(
+            "PESACHAMA_USSD_ALLOWED_SOURCES".into(),
+            "196.201.214.0/24".into(),
+        );
+        assert!(Settings::parse(&raw).unwrap().warnings().is_empty());
+    }
+
+    #[test]
+    fn placeholders_of_the_example_file_are_refused_without_echoing_them() {
+        let mut raw = complete();
+        raw.insert("MPESA_PASSKEY".into(), "CHANGE-ME".into());
+        raw.insert(
+            "DATABASE_URL".into(),
+            "postgres://pesachama:CHANGE-ME@127.0.0.1:5432/pesachama".into(),
+        );
+        let found = reasons(&raw);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("DATABASE_URL: still holds the CHANGE-ME"));
+        assert!(found[1].starts_with("MPESA_PASSKEY: still holds the CHANGE-ME"));
+        assert!(found.iter().all(|r| !r.contains("pesachama:")), "{found:?}");
+        assert!(Settings::parse_for_fakes(&raw).is_ok());
+    }
+
+    #[test]
+    fn the_example_env_file_is_refused_as_it_ships() {
+        let text = include_str!("../systemd/pesachama.env.example");
+        let raw: RawSettings = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let found = problems(&raw);
+        for v in [
+            "DATABASE_URL",
+            "PESACHAMA_PIN_SECRET",
+            "PESACHAMA_USSD_CALLBACK_TOKEN",
+            "MPESA_CONSUMER_KEY",
+            "AT_API_KEY",
+        ] {
+            assert!(found.contains(&v), "{v} not in {found:?}");
+        }
+        let mut once = found.clone();
+        once.sort_unstable();
+        once.dedup();
+        assert_eq!(
+            once.len(),
+            found.len(),
+            "a variable reported twice: {found:?}"
+        );
+    }
+
+    #[test]
+    fn a_pin_secret_without_32_random_bytes_is_refused_in_production() {
+        for weak in [
+            "0123456789abcdef0123456789abcdef",
+            "our-chama-pin-secret-is-long-enough!",
+        ] {
+            let mut raw = complete();
+            raw.insert("PESACHAMA_PIN_SECRET".into(), weak.into());
+            let found = reasons(&raw);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(found[0].starts_with("PESACHAMA_PIN_SECRET: must be 32 random bytes"));
+            assert!(!found[0].contains(weak));
+            assert!(Settings::parse_for_fakes(&raw).is_ok());
+        }
+        let mut raw = complete();
+        raw.insert(
+            "PESACHAMA_PIN_SECRET".into(),
+            "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=".into(),
+        );
+        assert!(Settings::parse(&raw).is_ok());
+    }
+
+    #[test]
+    fn plain_http_provider_urls_are_refused_outside_dev() {
+        let mut raw = complete();
+        raw.insert("MPESA_API_URL".into(), "http://daraja.example".into());
+        raw.insert("AT_API_URL".into(), "http://at.example".into());
+        raw.insert("MPESA_CALLBACK_URL".into(), "http://gw.example".into());
+        assert_eq!(
+            problems(&raw),
+            vec!["MPESA_API_URL", "MPESA_CALLBACK_URL", "AT_API_URL"]
+        );
+    }
+
+    #[test]
+    fn every_production_refusal_is_reported_together() {
+        let mut raw = complete();
+        raw.remove("PESACHAMA_USSD_CALLBACK_TOKEN");
+        raw.insert("PESACHAMA_PIN_SECRET".into(), "x".repeat(40));
+        raw.insert("AT_API_KEY".into(), "CHANGE-ME".into());
+        raw.insert("AT_API_URL".into(), "http://at.example".into());
+        let mut found = problems(&raw);
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            vec![
+                "AT_API_KEY",
+                "AT_API_URL",
+                "PESACHAMA_PIN_SECRET",
+                "PESACHAMA_USSD_CALLBACK_TOKEN"
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_allow_list_entries_become_ipv4_networks() {
+        let mut raw = complete();
+        raw.insert(
+            "PESACHAMA_USSD_ALLOWED_SOURCES".into(),
+            "::ffff:196.201.214.0/120, ::ffff:10.1.2.3, 2001:db8::/32".into(),
+        );
+        let nets: Vec<String> = Settings::parse(&raw)
+            .unwrap()
+            .ussd
+            .allowed_sources
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            nets,
+            vec!["196.201.214.0/24", "10.1.2.3/32", "2001:db8::/32"]
+        );
+    }
+
+    #[test]
+    fn the_default_language_is_parsed_and_checked() {
+        let mut raw = complete();
+        assert_eq!(
+            Settings::parse(&raw).unwrap().ussd.default_lang,
+            crate::i18n::Lang::En
+        );
+        raw.insert("PESACHAMA_USSD_DEFAULT_LANG".into(), "SW".into());
+        assert_eq!(
+            Settings::parse(&raw).unwrap().ussd.default_lang,
+            crate::i18n::Lang::Sw
+        );
+        raw.insert("PESACHAMA_USSD_DEFAULT_LANG".into(), "fr".into());
+        assert_eq!(problems(&raw), vec!["PESACHAMA_USSD_DEFAULT_LANG"]);
     }
 
     #[test]

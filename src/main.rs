@@ -156,7 +156,10 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Dev => cli::dev(config::load_raw(file)?).await,
         Command::Migrate => cli::migrate(&config::load_database_url(file)?).await,
         Command::Config(ConfigCommand::Check) => {
-            config::load(file)?;
+            let settings = config::load(file)?;
+            for warning in settings.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!("configuration ok");
             Ok(())
         }

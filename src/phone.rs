@@ -213,5 +213,42 @@ mod tests {
                 prop_assert_eq!(Msisdn::parse(m.as_e164()).unwrap(), m);
             }
         }
+
+        #[test]
+        fn parsing_never_panics_on_any_string(input in any::<String>()) {
+            let _ = Msisdn::parse(&input);
+        }
+
+        #[test]
+        fn every_accepted_number_round_trips_through_e164(
+            input in "(\\+?254|0)?[17][0-9]{8}|\\+[1-9][0-9]{6,13}|[0-9 +-]{0,16}"
+        ) {
+            if let Ok(m) = Msisdn::parse(&input) {
+                let e164 = m.as_e164();
+                prop_assert!(e164.starts_with('+'), "{}", e164);
+                prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()), "{}", e164);
+                prop_assert_eq!(Msisdn::parse(e164), Ok(m.clone()));
+                prop_assert_eq!(Msisdn::parse(&format!("+{}", m.to_daraja())), Ok(m));
+            }
+        }
+
+        #[test]
+        fn the_kenyan_forms_of_one_number_agree(nsn in "[17][0-9]{8}") {
+            let (a, b, c) = (&nsn[..3], &nsn[3..6], &nsn[6..]);
+            let reference = Msisdn::parse(&format!("+254{nsn}"));
+            for form in [
+                format!("0{nsn}"),
+                format!("254{nsn}"),
+                nsn.clone(),
+                format!("0{a} {b} {c}"),
+                format!("+254 {a} {b} {c}"),
+                format!(" 254 {a}-{b}-{c} "),
+            ] {
+                prop_assert_eq!(&Msisdn::parse(&form), &reference, "{}", form);
+            }
+            if let Ok(m) = &reference {
+                prop_assert_eq!(m.as_e164(), format!("+254{nsn}"));
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ list-empty = Nothing to show.
 
 rate-limited = Too many requests. Please wait a minute and dial again.
 invalid-phone = Sorry, this phone number cannot use PesaChama.
+session-other-phone = This session belongs to another phone. Please dial again.
 resume-offer =
     Your last session was cut off.
     1 Continue where you left off

@@ -18,6 +18,7 @@ list-empty = Hakuna cha kuonyesha.
 
 rate-limited = Maombi ni mengi mno. Tafadhali subiri dakika moja kisha upige tena.
 invalid-phone = Samahani, nambari hii ya simu haiwezi kutumia PesaChama.
+session-other-phone = Kipindi hiki ni cha simu nyingine. Tafadhali piga tena.
 resume-offer =
     Kipindi chako cha mwisho kilikatika.
     1 Endelea ulipoachia

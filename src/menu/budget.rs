@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::check::variable_limits;
+use super::layout::{MAX_LIST_ITEMS, Words, confirm_lines, frame, ids, numbered};
 use super::model::{Screen, ScreenKind, Screens, Settings};
 use super::registry::Registry;
-use super::render::{MAX_LIST_ITEMS, Words, confirm_lines, frame, ids, numbered};
 use super::report::{CheckReport, IssueKind};
 use crate::i18n::{Lang, Locales};
 
@@ -186,6 +185,32 @@ fn check_final_messages(
             );
         }
     }
+}
+
+/// Longest value of every variable a message can read: action outputs and
+/// stored inputs.
+pub(super) fn variable_limits(screens: &Screens, registry: &Registry) -> BTreeMap<String, usize> {
+    let mut limits: BTreeMap<String, usize> = BTreeMap::new();
+    let mut raise = |name: &str, len: usize| {
+        let entry = limits.entry(name.to_owned()).or_default();
+        *entry = (*entry).max(len);
+    };
+    for (_, spec) in registry.actions() {
+        for (name, len) in &spec.outputs {
+            raise(name, *len);
+        }
+    }
+    for screen in screens.values() {
+        if let ScreenKind::Input {
+            store: Some(var),
+            validator,
+            ..
+        } = &screen.kind
+        {
+            raise(var, validator.max_len());
+        }
+    }
+    limits
 }
 
 /// The longer of two lines.

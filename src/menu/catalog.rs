@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::check::check;
-use super::loader::load_menus;
+use super::loader::{Fingerprint, load_menus};
 use super::model::{Screen, Screens, Settings};
 use super::registry::Registry;
 use super::report::{CheckReport, IssueKind};
@@ -127,34 +127,6 @@ fn push_locale_error(report: &mut CheckReport, error: LoadError) {
         LoadError::Duplicate { file, id } => {
             report.push(file, None, IssueKind::DuplicateMessage { id })
         }
-    }
-}
-
-/// FNV-1a over file names and contents: stable across processes and builds,
-/// unlike the standard library's hasher.
-pub(super) struct Fingerprint(u64);
-
-impl Fingerprint {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    pub(super) fn new() -> Fingerprint {
-        Fingerprint(Self::OFFSET)
-    }
-
-    /// Adds one file. Only the file name counts, not its folder, so nodes
-    /// with the project in different places agree.
-    pub(super) fn update(&mut self, file: &str, text: &str) {
-        let name = Path::new(file)
-            .file_name()
-            .map_or(file.into(), |n| n.to_string_lossy());
-        for byte in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(Self::PRIME);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.max(1)
     }
 }
 

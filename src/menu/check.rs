@@ -1,12 +1,12 @@
 //! The checker behind `pesachama menus check`: references, reachability, dead
 //! ends, option keys and messages. Screen lengths are checked in `budget`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
-use super::budget::check_budget;
+use super::budget::{check_budget, variable_limits};
+use super::layout::{ids, shows_nav};
 use super::model::{MenuOption, Screen, ScreenKind, Screens, Settings};
 use super::registry::Registry;
-use super::render::{ids, shows_nav};
 use super::report::{CheckReport, IssueKind};
 use crate::i18n::{Lang, Locales};
 
@@ -149,32 +149,6 @@ fn check_reachable(settings: &Settings, screens: &Screens, report: &mut CheckRep
         };
         report.push(screen.file.as_str(), Some(&screen.id), kind);
     }
-}
-
-/// Longest value of every variable a message can read: action outputs and
-/// stored inputs.
-pub(super) fn variable_limits(screens: &Screens, registry: &Registry) -> BTreeMap<String, usize> {
-    let mut limits: BTreeMap<String, usize> = BTreeMap::new();
-    let mut raise = |name: &str, len: usize| {
-        let entry = limits.entry(name.to_owned()).or_default();
-        *entry = (*entry).max(len);
-    };
-    for (_, spec) in registry.actions() {
-        for (name, len) in &spec.outputs {
-            raise(name, *len);
-        }
-    }
-    for screen in screens.values() {
-        if let ScreenKind::Input {
-            store: Some(var),
-            validator,
-            ..
-        } = &screen.kind
-        {
-            raise(var, validator.max_len());
-        }
-    }
-    limits
 }
 
 /// Message ids a screen shows itself (not counting action messages).

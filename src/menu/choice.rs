@@ -1,11 +1,11 @@
 //! What one input on the current screen decides: navigation keys, option
-//! and item choices, validation, the screen's action and its outcome.
+//! and item choices, validation, the screen's action and its outcome. The
+//! engine turns the [`Step`] decided here into the next screen.
 
 use super::catalog::Catalog;
-use super::engine::run;
-use super::host::{ActionOutcome, Host};
+use super::host::{ActionOutcome, Host, run_action};
+use super::layout::{ids, list_pages, shows_nav};
 use super::model::{Screen, ScreenKind};
-use super::render::{ids, list_pages, shows_nav};
 use super::state::SessionState;
 
 /// What one step of a hop decided.
@@ -46,151 +46,154 @@ impl Then {
     }
 }
 
-impl Catalog {
-    pub(super) async fn decide(
-        &self,
-        screen: &Screen,
-        state: &mut SessionState,
-        input: &str,
-        host: &dyn Host,
-    ) -> Step {
-        let keys = &self.settings().keys;
-        if shows_nav(self.settings(), screen) {
-            if input == keys.home {
-                return Step::Home;
-            }
-            if input == keys.back {
-                return Step::Back;
-            }
+/// What `input` on `screen` decides, running the screen's action if the
+/// input is valid.
+pub(super) async fn decide(
+    catalog: &Catalog,
+    host: &dyn Host,
+    screen: &Screen,
+    state: &mut SessionState,
+    input: &str,
+) -> Step {
+    let keys = &catalog.settings().keys;
+    if shows_nav(catalog.settings(), screen) {
+        if input == keys.home {
+            return Step::Home;
         }
-        let choice_error = || Step::Show(Some(ids::ERROR_CHOICE.to_owned()));
-        let default_retries = self.settings().retries;
-        match &screen.kind {
-            // An information screen: nothing to choose, the footer says where to go.
-            ScreenKind::Menu { options, .. } if options.is_empty() => Step::Show(None),
-            ScreenKind::Menu { options, action } => {
-                let chosen = options.iter().find(|o| {
-                    o.key == input && o.when.as_deref().is_none_or(|c| host.condition(c, state))
-                });
-                match chosen {
-                    Some(option) => {
-                        let goto = option.goto.clone();
-                        self.act(
-                            action.as_deref(),
-                            state,
-                            Some(input),
-                            host,
-                            Then::go(Some(goto), default_retries),
-                        )
-                        .await
-                    }
-                    None => choice_error(),
-                }
-            }
-            ScreenKind::Input {
-                validator,
-                error,
-                retries,
-                sensitive,
-                store,
-                action,
-                next,
-                on_invalid,
-            } => {
-                let limit = retries.unwrap_or(default_retries);
-                let Some(value) = validator.check(input) else {
-                    return retry(state, error, None, limit);
-                };
-                if let (false, Some(var)) = (sensitive, store) {
-                    state.vars.insert(var.clone(), value.clone());
-                }
-                let then = Then {
-                    next: next.clone(),
-                    on_invalid: on_invalid.clone(),
-                    limit,
-                };
-                self.act(action.as_deref(), state, Some(&value), host, then)
-                    .await
-            }
-            ScreenKind::Confirm { action, next, no } => {
-                if input == keys.yes {
-                    self.act(
+        if input == keys.back {
+            return Step::Back;
+        }
+    }
+    let choice_error = || Step::Show(Some(ids::ERROR_CHOICE.to_owned()));
+    let default_retries = catalog.settings().retries;
+    match &screen.kind {
+        // An information screen: nothing to choose, the footer says where to go.
+        ScreenKind::Menu { options, .. } if options.is_empty() => Step::Show(None),
+        ScreenKind::Menu { options, action } => {
+            let chosen = options.iter().find(|o| {
+                o.key == input && o.when.as_deref().is_none_or(|c| host.condition(c, state))
+            });
+            match chosen {
+                Some(option) => {
+                    let goto = option.goto.clone();
+                    act(
+                        host,
                         action.as_deref(),
                         state,
-                        None,
+                        Some(input),
+                        Then::go(Some(goto), default_retries),
+                    )
+                    .await
+                }
+                None => choice_error(),
+            }
+        }
+        ScreenKind::Input {
+            validator,
+            error,
+            retries,
+            sensitive,
+            store,
+            action,
+            next,
+            on_invalid,
+        } => {
+            let limit = retries.unwrap_or(default_retries);
+            let Some(value) = validator.check(input) else {
+                return retry(state, error, None, limit);
+            };
+            if let (false, Some(var)) = (sensitive, store) {
+                state.vars.insert(var.clone(), value.clone());
+            }
+            let then = Then {
+                next: next.clone(),
+                on_invalid: on_invalid.clone(),
+                limit,
+            };
+            act(host, action.as_deref(), state, Some(&value), then).await
+        }
+        ScreenKind::Confirm { action, next, no } => {
+            if input == keys.yes {
+                act(
+                    host,
+                    action.as_deref(),
+                    state,
+                    None,
+                    Then::go(next.clone(), default_retries),
+                )
+                .await
+            } else if input == keys.no {
+                no.clone().map_or(Step::Back, Step::Go)
+            } else {
+                choice_error()
+            }
+        }
+        ScreenKind::List { action, next, .. } => {
+            let pages = list_pages(
+                catalog.settings(),
+                screen,
+                &catalog.words(state),
+                &state.items,
+            )
+            .pages
+            .len();
+            if input == keys.next && state.page + 1 < pages {
+                state.page += 1;
+                return Step::Show(None);
+            }
+            if input == keys.prev && state.page > 0 {
+                state.page -= 1;
+                return Step::Show(None);
+            }
+            let chosen = input
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=state.items.len()).contains(n));
+            match chosen {
+                Some(_) if action.is_some() || next.is_some() => {
+                    act(
                         host,
+                        action.as_deref(),
+                        state,
+                        Some(input),
                         Then::go(next.clone(), default_retries),
                     )
                     .await
-                } else if input == keys.no {
-                    no.clone().map_or(Step::Back, Step::Go)
-                } else {
-                    choice_error()
                 }
+                _ => choice_error(),
             }
-            ScreenKind::List { action, next, .. } => {
-                let pages = list_pages(self.settings(), screen, &self.words(state), &state.items)
-                    .pages
-                    .len();
-                if input == keys.next && state.page + 1 < pages {
-                    state.page += 1;
-                    return Step::Show(None);
-                }
-                if input == keys.prev && state.page > 0 {
-                    state.page -= 1;
-                    return Step::Show(None);
-                }
-                let chosen = input
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=state.items.len()).contains(n));
-                match chosen {
-                    Some(_) if action.is_some() || next.is_some() => {
-                        self.act(
-                            action.as_deref(),
-                            state,
-                            Some(input),
-                            host,
-                            Then::go(next.clone(), default_retries),
-                        )
-                        .await
-                    }
-                    _ => choice_error(),
-                }
-            }
-            ScreenKind::End => Step::Show(None),
-            ScreenKind::Route { .. } => Step::Jump(screen.id.clone()),
         }
+        ScreenKind::End => Step::Show(None),
+        ScreenKind::Route { .. } => Step::Jump(screen.id.clone()),
     }
+}
 
-    /// Runs the screen's action (if any) on a valid input and turns its
-    /// outcome into a step.
-    async fn act(
-        &self,
-        action: Option<&str>,
-        state: &mut SessionState,
-        input: Option<&str>,
-        host: &dyn Host,
-        then: Then,
-    ) -> Step {
-        let Then {
-            next,
-            on_invalid,
-            limit,
-        } = then;
-        let outcome = match action {
-            Some(name) => match run(name, state, input, host).await {
-                Some(outcome) => outcome,
-                None => return Step::Fail,
-            },
-            None => ActionOutcome::Continue,
-        };
-        match outcome {
-            ActionOutcome::Continue | ActionOutcome::Items(_) => next.map_or(Step::Fail, Step::Go),
-            ActionOutcome::Goto(target) => Step::Go(target),
-            ActionOutcome::Invalid(message) => retry(state, &message, on_invalid, limit),
-            ActionOutcome::End(message) => Step::End(message),
-        }
+/// Runs the screen's action (if any) on a valid input and turns its
+/// outcome into a step.
+async fn act(
+    host: &dyn Host,
+    action: Option<&str>,
+    state: &mut SessionState,
+    input: Option<&str>,
+    then: Then,
+) -> Step {
+    let Then {
+        next,
+        on_invalid,
+        limit,
+    } = then;
+    let outcome = match action {
+        Some(name) => match run_action(host, name, state, input).await {
+            Some(outcome) => outcome,
+            None => return Step::Fail,
+        },
+        None => ActionOutcome::Continue,
+    };
+    match outcome {
+        ActionOutcome::Continue | ActionOutcome::Items(_) => next.map_or(Step::Fail, Step::Go),
+        ActionOutcome::Goto(target) => Step::Go(target),
+        ActionOutcome::Invalid(message) => retry(state, &message, on_invalid, limit),
+        ActionOutcome::End(message) => Step::End(message),
     }
 }
 

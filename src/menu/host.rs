@@ -40,3 +40,25 @@ pub trait Host: Send + Sync {
     /// Whether a named condition holds for this session.
     fn condition(&self, name: &str, state: &SessionState) -> bool;
 }
+
+/// Runs a host action for the engine; an error is logged here, once, and
+/// becomes `None` (the engine then shows the "unavailable" screen).
+pub(super) async fn run_action(
+    host: &dyn Host,
+    name: &str,
+    state: &mut SessionState,
+    input: Option<&str>,
+) -> Option<ActionOutcome> {
+    match host.action(name, state, input).await {
+        Ok(outcome) => Some(outcome),
+        Err(error) => {
+            tracing::error!(
+                menu.action = name,
+                menu.screen = state.screen,
+                error = format!("{error:#}"),
+                "Menu action failed"
+            );
+            None
+        }
+    }
+}

@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::Path;
 
-use super::catalog::Fingerprint;
 use super::model::{MenuOption, NavKeys, Screen, ScreenKind, Screens, Settings, Validator};
 use super::raw::{RawFile, RawScreen, RawSettings};
 use super::report::{CheckReport, IssueKind};
@@ -240,5 +239,33 @@ fn validator_from(name: &str, min: Option<i64>, max: Option<i64>) -> Result<Vali
         "phone" => Ok(Validator::Phone),
         "member_no" => Ok(Validator::MemberNo),
         other => Err(IssueKind::UnknownValidator(other.to_owned())),
+    }
+}
+
+/// FNV-1a over file names and contents: stable across processes and builds,
+/// unlike the standard library's hasher.
+pub(super) struct Fingerprint(u64);
+
+impl Fingerprint {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    pub(super) fn new() -> Fingerprint {
+        Fingerprint(Self::OFFSET)
+    }
+
+    /// Adds one file. Only the file name counts, not its folder, so nodes
+    /// with the project in different places agree.
+    pub(super) fn update(&mut self, file: &str, text: &str) {
+        let name = Path::new(file)
+            .file_name()
+            .map_or(file.into(), |n| n.to_string_lossy());
+        for byte in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    pub(super) fn finish(&self) -> u64 {
+        self.0.max(1)
     }
 }

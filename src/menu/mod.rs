@@ -7,15 +7,25 @@
 //! only through the named actions and conditions of a [`Host`], declared to the
 //! checker in a [`Registry`].
 //!
-//! - `model`: settings, screens and validators after loading.
-//! - `raw`, `loader`: TOML files to model, with shape errors and their lines.
-//! - `check`: references, reachability, dead ends, keys, messages.
-//! - `budget`: worst-case screen lengths.
-//! - `render`: screen layout, list pages, truncation.
-//! - `validate`: the typed input validators.
-//! - `state`, `host`, `engine`, `choice`: the session state, the host trait,
-//!   `begin`/`advance`, and what one input decides.
-//! - `catalog`: the checked, shareable catalog and its reloadable holder.
+//! The files form a one-way chain: each module uses only those before it, so
+//! none can reach back into the engine (`grep -n "use super::" src/menu/*.rs`).
+//!
+//! 1. The model, which depends on nothing else here: `model` (settings,
+//!    screens, validators), `raw` (the TOML shape), `report` (issues),
+//!    `validate` (the typed input validators), `registry` (what the host
+//!    declares), `state` (the session state) and `host` (the trait, and
+//!    running one action).
+//! 2. `loader`: TOML files to model, with shape errors and their lines, and
+//!    the fingerprint that names a catalog's generation.
+//! 3. `layout`: screen layout as pure text (error line, body, options, paging,
+//!    footer, list pages), shared by the budget check and the renderer.
+//! 4. `budget`, then `check`: worst-case screen lengths; references,
+//!    reachability, dead ends, keys and messages (which call the budget).
+//! 5. `catalog`: the checked, shareable catalog and its reloadable holder.
+//! 6. `render`: a session's current screen drawn from its catalog.
+//! 7. `choice`, then `engine`: what one input decides, and `engine::Engine`,
+//!    the one struct that walks a hop from input to next screen (behind
+//!    `Catalog::begin`/`advance`/`render`).
 
 mod budget;
 mod catalog;
@@ -23,6 +33,7 @@ mod check;
 mod choice;
 mod engine;
 mod host;
+mod layout;
 mod loader;
 mod model;
 mod raw;

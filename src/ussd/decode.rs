@@ -14,6 +14,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::phone::Msisdn;
+
 /// The meaning of one hop's `text` given what the session last answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HopInput<'a> {
@@ -29,6 +31,8 @@ pub enum HopInput<'a> {
 const MAX_TRAIL: usize = 64;
 /// Bytes of each fingerprint kept (128 bits: collisions are not a concern).
 const FINGERPRINT_BYTES: usize = 16;
+/// Prefix of a phone's fingerprinted value; texts never start with it.
+const PHONE_TAG: &[u8] = b"\x01phone\x00";
 
 /// Keyed fingerprints of one session's texts.
 pub struct Fingerprinter<'k> {
@@ -51,11 +55,23 @@ impl<'k> Fingerprinter<'k> {
     }
 
     fn of(&self, text: &str) -> String {
+        self.mac(&[], text)
+    }
+
+    /// Fingerprint of the phone that dialled the session, kept in the record
+    /// instead of the number. Tagged so it can never equal a text's: a hop
+    /// whose text holds a control character is refused before decoding.
+    pub fn phone(&self, phone: &Msisdn) -> String {
+        self.mac(PHONE_TAG, phone.as_e164())
+    }
+
+    fn mac(&self, tag: &[u8], value: &str) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(self.key).expect("HMAC accepts keys of any length");
         mac.update(self.session.as_bytes());
         mac.update(&[0]);
-        mac.update(text.as_bytes());
+        mac.update(tag);
+        mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..FINGERPRINT_BYTES])
     }
 }

@@ -1,10 +1,14 @@
 //! `POST /ussd/africastalking/events`: how a session ended, as Africa's
 //! Talking reports it. Recorded once per session (a replayed event changes
 //! nothing); a session that ended on a `CON` screen is kept for resuming.
+//! Each event reads the session store and writes PostgreSQL, so events have
+//! their own per-source rate limit (see `guard`), apart from the hops'.
+
+use std::net::SocketAddr;
 
 use axum::Form;
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -73,8 +77,14 @@ fn count(value: Option<&str>) -> Option<i64> {
 /// The events callback.
 pub async fn session_ended(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     form: Result<Form<RawEvent>, FormRejection>,
 ) -> Response {
+    if app.ussd_limits.check_events(peer.ip()).is_err() {
+        // 429, not 200: the event was not recorded, and the sender should
+        // know it is worth sending again later.
+        return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+    }
     let Ok(Form(event)) = form else {
         return bad_request("malformed form");
     };

@@ -2,10 +2,13 @@
 //!
 //! Protection (optional, configured): an allow-list of source networks and a
 //! shared secret, either as a `token` query parameter or as HTTP basic auth.
-//! Anything else gets 403 and is counted. Rate limits (`governor`, in memory
-//! per node): per phone number and per source address; over the limit the
-//! member sees a polite `END`, because Africa's Talking shows an ugly error for
-//! anything but a 200.
+//! Anything else gets 403 and is counted. Peers are compared in canonical
+//! form, so an IPv4 peer seen through a dual-stack listener (`::ffff:a.b.c.d`)
+//! matches the IPv4 ranges of the allow-list. Rate limits (`governor`, in
+//! memory per node): per phone number and per source address for hops; over
+//! the limit the member sees a polite `END`, because Africa's Talking shows an
+//! ugly error for anything but a 200. Session-end events have their own limit
+//! per source, answered 429 (no member sees them).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -27,13 +30,15 @@ use crate::telemetry::{USSD_RATE_LIMITED, USSD_REFUSED};
 pub struct RateLimits {
     per_phone: DefaultKeyedRateLimiter<String>,
     per_source: DefaultKeyedRateLimiter<IpAddr>,
+    events_per_source: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-/// Which limit refused a hop.
+/// Which limit refused a hop or an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
     Phone,
     Source,
+    Events,
 }
 
 impl RateLimits {
@@ -41,18 +46,32 @@ impl RateLimits {
     pub fn new(settings: &UssdSettings) -> RateLimits {
         let per_minute = NonZeroU32::new(settings.rate_per_phone).unwrap_or(NonZeroU32::MIN);
         let per_second = NonZeroU32::new(settings.rate_per_source).unwrap_or(NonZeroU32::MIN);
+        let events = NonZeroU32::new(settings.events_rate_per_source).unwrap_or(NonZeroU32::MIN);
         RateLimits {
             per_phone: RateLimiter::keyed(Quota::per_minute(per_minute)),
             per_source: RateLimiter::keyed(Quota::per_second(per_second)),
+            events_per_source: RateLimiter::keyed(Quota::per_second(events)),
         }
     }
 
     /// Counts one hop from `source`.
     pub fn check_source(&self, source: IpAddr) -> Result<(), Limited> {
-        self.per_source.check_key(&source).map_err(|_| {
-            metrics::counter!(USSD_RATE_LIMITED, "limit" => "source").increment(1);
-            Limited::Source
-        })
+        self.per_source
+            .check_key(&source.to_canonical())
+            .map_err(|_| {
+                metrics::counter!(USSD_RATE_LIMITED, "limit" => "source").increment(1);
+                Limited::Source
+            })
+    }
+
+    /// Counts one session-end event from `source`.
+    pub fn check_events(&self, source: IpAddr) -> Result<(), Limited> {
+        self.events_per_source
+            .check_key(&source.to_canonical())
+            .map_err(|_| {
+                metrics::counter!(USSD_RATE_LIMITED, "limit" => "events").increment(1);
+                Limited::Events
+            })
     }
 
     /// Counts one hop of `phone` (E.164).
@@ -68,6 +87,7 @@ impl RateLimits {
     pub fn forget_idle(&self) {
         self.per_phone.retain_recent();
         self.per_source.retain_recent();
+        self.events_per_source.retain_recent();
     }
 }
 
@@ -100,6 +120,15 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+/// Whether `peer` may call: any peer when `allowed` is empty, else one in an
+/// allowed network. The peer is canonicalised first: a dual-stack listener
+/// reports IPv4 callers as `::ffff:a.b.c.d`, and the settings hold the IPv4
+/// networks they mean.
+fn source_allowed(allowed: &[ipnet::IpNet], peer: IpAddr) -> bool {
+    let peer = peer.to_canonical();
+    allowed.is_empty() || allowed.iter().any(|net| net.contains(&peer))
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
@@ -112,12 +141,7 @@ pub async fn protect(
     next: Next,
 ) -> Response {
     let settings = &app.settings.ussd;
-    if !settings.allowed_sources.is_empty()
-        && !settings
-            .allowed_sources
-            .iter()
-            .any(|net| net.contains(&peer.ip()))
-    {
+    if !source_allowed(&settings.allowed_sources, peer.ip()) {
         return refuse("source");
     }
     if let Some(expected) = &settings.callback_token {
@@ -133,4 +157,74 @@ pub async fn protect(
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_ipv4_peer_through_a_dual_stack_listener_matches_an_ipv4_range() {
+        let allowed = nets(&["196.201.214.0/24"]);
+        assert!(source_allowed(&allowed, ip("::ffff:196.201.214.7")));
+        assert!(source_allowed(&allowed, ip("196.201.214.7")));
+        assert!(!source_allowed(&allowed, ip("::ffff:196.201.215.7")));
+        assert!(!source_allowed(&allowed, ip("196.201.215.7")));
+    }
+
+    #[test]
+    fn ipv6_peers_match_only_ipv6_ranges() {
+        let allowed = nets(&["2001:db8::/32", "10.0.0.0/8"]);
+        assert!(source_allowed(&allowed, ip("2001:db8::1")));
+        assert!(!source_allowed(&allowed, ip("2001:db9::1")));
+        // Not IPv4-mapped: the IPv4-compatible form is not an IPv4 caller.
+        assert!(!source_allowed(&allowed, ip("::10.0.0.1")));
+    }
+
+    #[test]
+    fn an_empty_allow_list_admits_everyone() {
+        assert!(source_allowed(&[], ip("::ffff:8.8.8.8")));
+    }
+
+    #[test]
+    fn a_mapped_and_a_plain_ipv4_peer_share_one_rate_limit() {
+        let limits = RateLimits::new(&crate::config::UssdSettings {
+            rate_per_source: 1,
+            events_rate_per_source: 1,
+            ..test_settings()
+        });
+        assert!(limits.check_source(ip("10.0.0.1")).is_ok());
+        assert_eq!(
+            limits.check_source(ip("::ffff:10.0.0.1")),
+            Err(Limited::Source)
+        );
+        assert!(limits.check_events(ip("::ffff:10.0.0.1")).is_ok());
+        assert_eq!(limits.check_events(ip("10.0.0.1")), Err(Limited::Events));
+    }
+
+    fn test_settings() -> UssdSettings {
+        crate::config::Settings::parse_for_fakes(
+            &[
+                ("DATABASE_URL", "postgres://db/x"),
+                ("REDIS_URL", "redis://cache"),
+                (
+                    "PESACHAMA_PIN_SECRET",
+                    "unit-test-pin-secret-0123456789abcdef",
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        )
+        .unwrap()
+        .ussd
+    }
 }

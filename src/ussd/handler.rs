@@ -1,11 +1,14 @@
 //! `POST /ussd/africastalking`: one hop, from form to `CON`/`END`.
 //!
-//! The steps: parse the form (400 on a malformed one), apply the rate limits,
-//! load the session, decode the hop against the text we last answered, let
-//! the menu engine answer a new input, and save with compare-and-set so two
-//! hops of one session never interleave. A repeated hop gets the stored answer
-//! and runs nothing; a stale one gets the current screen again. Every failure
-//! past parsing becomes a polite `END`, never a 500.
+//! The steps: parse the form (400 on a malformed one), apply the rate limits
+//! (answered from memory in the service's default language: a refused hop
+//! costs no PostgreSQL or session-store call), load the session, refuse a hop
+//! from another phone than the one that dialled, decode the hop against the
+//! text we last answered, let the menu engine answer a new input, and save
+//! with compare-and-set so two hops of one session never interleave. A
+//! repeated hop gets the stored answer and runs nothing; a stale one gets the
+//! current screen again. Every failure past parsing becomes a polite `END`,
+//! never a 500.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -23,14 +26,14 @@ use crate::i18n::Lang;
 use crate::menu::SessionState;
 use crate::ops::vars::remember_caller;
 use crate::phone::Msisdn;
-use crate::session::{Saved, SessionId, SessionStore};
+use crate::session::{Saved, SessionStore};
 use crate::telemetry::{USSD_HOP_DURATION, USSD_HOPS, USSD_SESSIONS_STARTED};
 use crate::user;
 
 use super::decode::{Fingerprinter, HopInput, TextTrail};
 use super::hop::{Hop, RawHop};
 use super::host::HopHost;
-use super::record::{SessionRecord, StoredReply};
+use super::record::{ForeignPhone, SessionRecord, StoredReply};
 use super::resume;
 
 /// How a hop was answered, for the metrics.
@@ -94,19 +97,19 @@ pub async fn hop(
             return plain(StatusCode::BAD_REQUEST, reason);
         }
     };
+    let default_lang = app.settings.ussd.default_lang;
     if app.ussd_limits.check_source(peer.ip()).is_err() {
-        return polite_end(&app, Lang::En, "rate-limited");
+        return polite_end(&app, default_lang, "rate-limited");
     }
     let phone = match &hop.phone {
         Ok(phone) => phone.clone(),
         Err(error) => {
             tracing::info!(%error, "USSD hop from an invalid phone number");
-            return polite_end(&app, Lang::En, "invalid-phone");
+            return polite_end(&app, default_lang, "invalid-phone");
         }
     };
     if app.ussd_limits.check_phone(phone.as_e164()).is_err() {
-        let lang = caller_language(&app, &hop.session_id, &phone).await;
-        return polite_end(&app, lang, "rate-limited");
+        return polite_end(&app, default_lang, "rate-limited");
     }
     let service = app.ussd_service_codes.label(&hop.service_code);
     match answer(&app, &hop, &phone).await {
@@ -121,28 +124,19 @@ pub async fn hop(
                 .record(started.elapsed().as_secs_f64());
             plain(StatusCode::OK, reply.body())
         }
+        Err(error) if error.is::<ForeignPhone>() => {
+            metrics::counter!(USSD_HOPS, "service" => service, "screen" => "none", "outcome" => "foreign_phone").increment(1);
+            tracing::warn!(
+                session.id = hop.session_id.as_str(),
+                "USSD hop from another phone than the session's refused"
+            );
+            polite_end(&app, default_lang, "session-other-phone")
+        }
         Err(error) => {
             metrics::counter!(USSD_HOPS, "service" => service, "screen" => "none", "outcome" => "failed").increment(1);
             tracing::error!(error = format!("{error:#}"), phone = %phone, "USSD hop failed");
-            polite_end(&app, Lang::En, "service-unavailable")
+            polite_end(&app, default_lang, "service-unavailable")
         }
-    }
-}
-
-/// The caller's language for a refusal: from the session when there is one,
-/// otherwise from their user record, otherwise English.
-async fn caller_language(app: &AppState, id: &SessionId, phone: &Msisdn) -> Lang {
-    if let Ok(Some(stored)) = app.sessions.load(id).await {
-        if let Ok(record) = serde_json::from_str::<SessionRecord>(&stored.data) {
-            return record.engine.lang;
-        }
-    }
-    let Ok(mut conn) = app.db.acquire().await else {
-        return Lang::En;
-    };
-    match user::find_caller(&mut conn, phone).await {
-        Ok(Some(caller)) => caller.lang,
-        _ => Lang::En,
     }
 }
 
@@ -177,6 +171,7 @@ async fn answer(
             Some(stored) => {
                 let mut record: SessionRecord = serde_json::from_str(&stored.data)
                     .context("Failed to read the stored session")?;
+                record.check_phone(phone, &fp)?;
                 let outcome = match record.trail.decode(&hop.text, &fp) {
                     HopInput::Repeat => {
                         return Ok((record.last_reply, record.engine.screen, Outcome::Repeated));
@@ -260,6 +255,7 @@ async fn start(
         hops: 1,
         user: caller.map(|c| c.user_id),
         resume_offer,
+        phone: Some(fp.phone(phone)),
     };
     Ok((record, Outcome::Started))
 }

@@ -10,6 +10,8 @@
 
 mod decode;
 mod events;
+#[cfg(test)]
+mod fuzz;
 mod guard;
 mod handler;
 mod hop;

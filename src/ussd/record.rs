@@ -1,12 +1,14 @@
 //! What the gateway keeps per USSD session between hops: the menu engine's
 //! state plus the hop bookkeeping that makes hops idempotent (the raw text we
-//! last answered and the answer we gave).
+//! last answered and the answer we gave), and a keyed fingerprint of the
+//! phone that dialled it, so a session id cannot be driven from another phone.
 
 use serde::{Deserialize, Serialize};
 
 use crate::menu::{Reply, SessionState};
+use crate::phone::Msisdn;
 
-use super::decode::TextTrail;
+use super::decode::{Fingerprinter, TextTrail};
 
 /// The stored form of a reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,4 +50,25 @@ pub struct SessionRecord {
     /// A resumable session offered on this dial: the member answers 1 or 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_offer: Option<SessionState>,
+    /// [`Fingerprinter::phone`] of the phone that dialled; never the number.
+    /// `None` only in records stored before the binding existed, which
+    /// expire within a session's lifetime of the upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// A hop of a session sent with another phone than the one that dialled it:
+/// refused with a polite `END`, the session left as it was.
+#[derive(Debug, thiserror::Error)]
+#[error("hop from another phone than the session's")]
+pub struct ForeignPhone;
+
+impl SessionRecord {
+    /// Refuses a hop whose `phone` is not the one that dialled the session.
+    pub fn check_phone(&self, phone: &Msisdn, fp: &Fingerprinter<'_>) -> Result<(), ForeignPhone> {
+        match &self.phone {
+            Some(owner) if *owner != fp.phone(phone) => Err(ForeignPhone),
+            _ => Ok(()),
+        }
+    }
 }

@@ -224,3 +224,98 @@ fn a_database_that_is_down_gives_one_clear_message() {
         stderr(&out)
     );
 }
+
+/// A production configuration file that passes `config check`, as TOML.
+fn production_toml(overrides: &[(&str, &str)]) -> String {
+    let mut values: Vec<(&str, &str)> = vec![
+        (
+            "DATABASE_URL",
+            "postgres://app:s3cret-db@db.internal/pesachama",
+        ),
+        ("REDIS_URL", "redis://cache.internal:6379"),
+        (
+            "PESACHAMA_PIN_SECRET",
+            "7f3a1c9e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a",
+        ),
+        (
+            "PESACHAMA_USSD_CALLBACK_TOKEN",
+            "at-callback-token-7f3a1c9e5b2d",
+        ),
+        ("MPESA_API_URL", "https://api.safaricom.co.ke"),
+        ("MPESA_CONSUMER_KEY", "ck-live"),
+        ("MPESA_CONSUMER_SECRET", "cs-live-s3cret"),
+        ("MPESA_SHORTCODE", "174379"),
+        ("MPESA_PASSKEY", "pk-live-s3cret"),
+        ("MPESA_CALLBACK_URL", "https://gateway.example.co.ke"),
+        ("MPESA_CALLBACK_TOKEN", "cb-token-7f3a1c9e5b2d8f4a"),
+        ("AT_API_URL", "https://api.africastalking.com"),
+        ("AT_USERNAME", "umoja"),
+        ("AT_API_KEY", "at-live-s3cret"),
+    ];
+    for (name, value) in overrides {
+        values.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            values.push((name, value));
+        }
+    }
+    values
+        .iter()
+        .map(|(name, value)| format!("{name} = \"{value}\"\n"))
+        .collect()
+}
+
+fn config_check_with(toml: &str) -> Output {
+    let path = std::env::temp_dir().join(format!("pc-prod-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, toml).unwrap();
+    let out = pesachama(
+        None,
+        &["--config", path.to_str().unwrap(), "config", "check"],
+    );
+    std::fs::remove_file(&path).unwrap();
+    out
+}
+
+#[test]
+fn config_check_passes_a_production_file_and_warns_without_an_allow_list() {
+    let out = config_check_with(&production_toml(&[]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("configuration ok"));
+    assert!(
+        stderr(&out).contains("warning: PESACHAMA_USSD_ALLOWED_SOURCES is empty"),
+        "{}",
+        stderr(&out)
+    );
+
+    let fenced = config_check_with(&production_toml(&[(
+        "PESACHAMA_USSD_ALLOWED_SOURCES",
+        "196.201.214.0/24",
+    )]));
+    assert!(fenced.status.success(), "{}", stderr(&fenced));
+    assert!(!stderr(&fenced).contains("warning"), "{}", stderr(&fenced));
+}
+
+#[test]
+fn config_check_refuses_unsafe_production_values_all_at_once_without_echoing_them() {
+    let out = config_check_with(&production_toml(&[
+        ("PESACHAMA_USSD_CALLBACK_TOKEN", ""),
+        (
+            "PESACHAMA_PIN_SECRET",
+            "our-chama-pin-secret-is-definitely-long-enough",
+        ),
+        ("MPESA_PASSKEY", "CHANGE-ME"),
+        ("AT_API_URL", "http://api.africastalking.com"),
+    ]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for v in [
+        "PESACHAMA_USSD_CALLBACK_TOKEN",
+        "PESACHAMA_PIN_SECRET",
+        "MPESA_PASSKEY",
+        "AT_API_URL",
+    ] {
+        assert!(err.contains(v), "{v} missing from {err}");
+    }
+    for secret in ["our-chama-pin-secret", "s3cret"] {
+        assert!(!err.contains(secret), "{secret} echoed in {err}");
+    }
+}

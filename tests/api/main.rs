@@ -11,4 +11,5 @@ mod seed;
 mod session_store;
 mod sim;
 mod ussd_flows;
+mod ussd_guard;
 mod ussd_resilience;

@@ -267,18 +267,19 @@ async fn three_wrong_pins_lock_and_the_lock_survives_a_restart() {
 }
 
 #[tokio::test]
-async fn a_phone_over_its_rate_limit_gets_a_polite_end_in_its_language() {
+async fn a_phone_over_its_rate_limit_gets_a_polite_end_in_the_service_language() {
     let app = spawn_app_with(|raw| {
         raw.insert("PESACHAMA_USSD_RATE_PER_PHONE".into(), "3".into());
+        raw.insert("PESACHAMA_USSD_DEFAULT_LANG".into(), "sw".into());
     })
     .await;
-    grace(&app, "sw").await;
+    grace(&app, "en").await;
     let mut phone = app.phone(GRACE);
     phone
         .walk(&[
-            (None, &["Salio"]),
-            (Some("5"), &["Akaunti"]),
-            (Some("0"), &["Salio"]),
+            (None, &["Balance"]),
+            (Some("5"), &["My account"]),
+            (Some("0"), &["Balance"]),
         ])
         .await;
     let limited = phone.send("1").await;

@@ -9,7 +9,7 @@ mod reload;
 use std::path::{Path, PathBuf};
 
 use super::{Catalog, load_catalog};
-use crate::ops::registry as default_registry;
+use crate::ops::registry;
 
 /// The crate root, where `menus/`, `locales/` and `tests/` live.
 fn root() -> PathBuf {
@@ -18,12 +18,8 @@ fn root() -> PathBuf {
 
 /// The real catalog, which must pass the check.
 fn real_catalog() -> Catalog {
-    load_catalog(
-        &root().join("menus"),
-        &root().join("locales"),
-        &default_registry(),
-    )
-    .unwrap_or_else(|report| panic!("menus check failed:\n{report}"))
+    load_catalog(&root().join("menus"), &root().join("locales"), &registry())
+        .unwrap_or_else(|report| panic!("menus check failed:\n{report}"))
 }
 
 /// A scratch folder holding `menus-base` with fixture `name` copied over it.

@@ -3,11 +3,11 @@
 use super::{Overlay, host::FakeHost, root};
 use crate::i18n::Lang;
 use crate::menu::{Menus, SessionState};
-use crate::ops::registry as default_registry;
+use crate::ops::registry;
 
 #[tokio::test]
 async fn a_failed_reload_keeps_the_old_catalog_and_old_generations_stay_available() {
-    let registry = default_registry();
+    let registry = registry();
     let live = Overlay::new("menus-base");
     // Start from the real menus, copied so the test can change them.
     std::fs::remove_dir_all(live.0.join("menus")).unwrap();

@@ -106,7 +106,12 @@ pub fn default_registry() -> Registry {
             "save_pin",
             ActionSpec::new()
                 .message("pin-format")
-                .message("pin-mismatch"),
+                .message("pin-mismatch")
+                .message("pin-weak-repeated")
+                .message("pin-weak-run")
+                .message("pin-weak-common")
+                .message("pin-weak-phone")
+                .message("pin-weak-same"),
         )
         .action(
             "verify_pin",

@@ -25,7 +25,7 @@ use crate::i18n::{Lang, format_kes};
 use crate::ledger::{self, accounts};
 use crate::menu::{ActionOutcome, Host, SessionState};
 use crate::session::SessionId;
-use crate::user::pin::{self, Pin, PinCheck};
+use crate::user::pin::{self, Pin, PinChange, PinCheck, SetPinError};
 use crate::user::{self, Caller};
 
 /// Session variables owned by the host.
@@ -195,8 +195,31 @@ impl HopHost<'_> {
             return Ok(ActionOutcome::Invalid("pin-mismatch".into()));
         }
         let user = uuid_var(state, vars::USER).context("a PIN is set only for a known user")?;
+        let kind = if is_set(state, vars::HAS_PIN) {
+            PinChange::Change
+        } else {
+            PinChange::First
+        };
+        let catalog = self.app.menus.for_generation(state.generation);
         let mut conn = self.db().await?;
-        pin::set_pin(&mut conn, &self.app.settings.pin_secret, user, &pin).await?;
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        let set = pin::set_pin(
+            &mut tx,
+            &self.app.settings.pin_secret,
+            catalog.locales(),
+            user,
+            &pin,
+            kind,
+            self.session_id.as_str(),
+        )
+        .await;
+        match set {
+            Ok(_) => tx.commit().await?,
+            Err(SetPinError::Weak(weak)) => {
+                return Ok(ActionOutcome::Invalid(weak.message_id().into()));
+            }
+            Err(other) => return Err(other.into()),
+        }
         state.vars.insert(vars::HAS_PIN.into(), flag(true));
         state.vars.insert(vars::PIN_OK.into(), flag(true));
         Ok(Self::home_or_chama_choice(state))
@@ -211,17 +234,18 @@ impl HopHost<'_> {
             return Ok(ActionOutcome::Invalid("pin-format".into()));
         };
         let user = uuid_var(state, vars::USER).context("a PIN is checked only for a known user")?;
-        let secret = &self.app.settings.pin_secret;
+        let catalog = self.app.menus.for_generation(state.generation);
         let mut conn = self.db().await?;
-        let check = match pin::quick_check(&mut conn, secret, user, &pin).await? {
-            Some(check) => check,
-            None => {
-                let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-                let check = pin::verify_pin(&mut tx, secret, user, &pin).await?;
-                tx.commit().await?;
-                check
-            }
-        };
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        let check = pin::check(
+            &mut tx,
+            &self.app.settings.pin_secret,
+            catalog.locales(),
+            user,
+            &pin,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(match check {
             PinCheck::Correct => {
                 state.vars.insert(vars::PIN_OK.into(), flag(true));
@@ -233,7 +257,9 @@ impl HopHost<'_> {
                     .insert("attempts_left".into(), remaining.to_string());
                 ActionOutcome::Invalid("pin-wrong".into())
             }
-            PinCheck::Locked { .. } => ActionOutcome::End("pin-locked".into()),
+            PinCheck::Locked { .. } | PinCheck::LockedNow { .. } => {
+                ActionOutcome::End("pin-locked".into())
+            }
             PinCheck::NotSet => ActionOutcome::Goto("set_pin".into()),
         })
     }

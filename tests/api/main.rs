@@ -4,6 +4,7 @@
 mod cli;
 mod health;
 mod helpers;
+mod pin_security;
 mod proxy;
 mod schema;
 mod seed;

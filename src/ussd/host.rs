@@ -201,6 +201,10 @@ impl HopHost<'_> {
             PinChange::First
         };
         let catalog = self.app.menus.for_generation(state.generation);
+        // Repeated hops are caught by the session's answered-text
+        // fingerprints before this runs; a fresh key keeps two PIN changes
+        // of one session apart until hops carry their own idempotency key.
+        let key = format!("{}:{}", self.session_id.as_str(), Uuid::new_v4());
         let mut conn = self.db().await?;
         let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
         let set = pin::set_pin(
@@ -210,7 +214,7 @@ impl HopHost<'_> {
             user,
             &pin,
             kind,
-            self.session_id.as_str(),
+            &key,
         )
         .await;
         match set {

@@ -423,12 +423,28 @@ async fn a_replayed_set_with_the_same_key_writes_nothing_more() {
             .unwrap(),
         PinSet::Replayed
     );
+    let replayed: Vec<u8> = scalar(&pool, "select pin_hash from users where id = $1", user).await;
+    assert_eq!(hash, replayed, "the replay did not rehash");
+
+    // A key longer than any session id still fits the outbox.
+    let long_key = "k".repeat(500);
+    assert_eq!(
+        set(&pool, user, "7391", PinChange::Change, &long_key)
+            .await
+            .unwrap(),
+        PinSet::Stored
+    );
+    assert_eq!(
+        set(&pool, user, "7391", PinChange::Change, &long_key)
+            .await
+            .unwrap(),
+        PinSet::Replayed
+    );
 
     let (actions, sms) = trail(&pool, user).await;
-    assert_eq!(actions, ["pin.set"]);
-    assert_eq!(sms.len(), 1);
-    let after: Vec<u8> = scalar(&pool, "select pin_hash from users where id = $1", user).await;
-    assert_eq!(hash, after, "the replay did not rehash");
+    assert_eq!(actions, ["pin.set", "pin.change"]);
+    assert_eq!(sms.len(), 2);
+    assert_eq!(check_once(&pool, user, "7391").await, PinCheck::Correct);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -55,8 +56,8 @@ pub enum SetPinError {
 /// Stores a new PIN for `user_id`, refusing weak ones, with its audit row and
 /// security alert, in the caller's transaction.
 ///
-/// `idempotency_key` names the request (e.g. the USSD hop's key, at most 150
-/// characters): a second call with it changes nothing and answers
+/// `idempotency_key` names the request (e.g. the USSD hop's key): a second
+/// call with it changes nothing and answers
 /// [`PinSet::Replayed`]. The count of wrong attempts is cleared; the lock
 /// level is not (see the module's lock rule).
 pub async fn set_pin(
@@ -72,7 +73,9 @@ pub async fn set_pin(
         PinChange::First => PinEvent::Set,
         PinChange::Change => PinEvent::Change,
     };
-    let dedupe_key = format!("{}:{user_id}:{idempotency_key}", event.action());
+    // Hashed so a caller's key of any length fits the outbox's 200 characters.
+    let key_hash = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
+    let dedupe_key = format!("{}:{user_id}:{key_hash}", event.action());
     // The row lock first: a concurrent replay waits here until the first one
     // commits, and the next statement (a new snapshot) then sees its outbox row.
     let Some(user) = sqlx::query!(

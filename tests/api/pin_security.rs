@@ -448,6 +448,46 @@ async fn a_replayed_set_with_the_same_key_writes_nothing_more() {
 }
 
 #[tokio::test]
+async fn the_same_set_sent_twice_at_once_is_stored_once() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let user = amina(&pool).await;
+    let start = Arc::new(Barrier::new(2));
+    let texts = Arc::new(texts());
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let (start, texts, url) = (start.clone(), texts.clone(), db.url.clone());
+            tokio::spawn(async move {
+                let mut conn = PgConnection::connect(&url).await.unwrap();
+                let mut tx = conn.begin().await.unwrap();
+                start.wait().await;
+                let set = pin::set_pin(
+                    &mut tx,
+                    &secret(),
+                    &texts,
+                    user,
+                    &pin("2468"),
+                    PinChange::First,
+                    "hop-1",
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+                set
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes.sort_by_key(|o| *o == PinSet::Replayed);
+    assert_eq!(outcomes, [PinSet::Stored, PinSet::Replayed]);
+    let (actions, sms) = trail(&pool, user).await;
+    assert_eq!((actions.len(), sms.len()), (1, 1));
+}
+
+#[tokio::test]
 async fn weak_pins_and_impossible_changes_are_refused_and_change_nothing() {
     let db = TestDb::new().await;
     let pool = db.pool().await;

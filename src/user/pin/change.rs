@@ -57,9 +57,9 @@ pub enum SetPinError {
 /// security alert, in the caller's transaction.
 ///
 /// `idempotency_key` names the request (e.g. the USSD hop's key): a second
-/// call with it changes nothing and answers
-/// [`PinSet::Replayed`]. The count of wrong attempts is cleared; the lock
-/// level is not (see the module's lock rule).
+/// call with it changes nothing and answers [`PinSet::Replayed`], even when
+/// both run at once. The count of wrong attempts is cleared; the lock level
+/// is not (see the module's lock rule).
 pub async fn set_pin(
     conn: &mut PgConnection,
     secret: &SecretString,

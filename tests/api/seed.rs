@@ -3,7 +3,7 @@
 use pesachama::chama::{self, Actor, ChamaCode, Role};
 use pesachama::ledger::{Line, accounts, post_entry};
 use pesachama::phone::Msisdn;
-use pesachama::user::pin::{Pin, hash_pin};
+use pesachama::user::pin::{Pin, seed_pin};
 use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -34,9 +34,8 @@ pub async fn chama(db: &PgPool, code: &str, name: &str) -> Uuid {
 }
 
 /// Adds a member; with `pin`, also stores their PIN (so the first dial goes
-/// straight to the main menu) and their language. The PIN is stored as a
-/// member who set it before the weak-PIN rule would have it, so tests may
-/// type an easy one like 1234; no audit row or alert is written.
+/// straight to the main menu) and their language. The PIN is seeded without
+/// the weak-PIN rule ([`seed_pin`]), so tests may type an easy one like 1234.
 pub async fn member(
     db: &PgPool,
     chama_code: &str,
@@ -53,12 +52,7 @@ pub async fn member(
         .unwrap();
     if let Some(pin) = pin {
         let secret = SecretString::from(PIN_SECRET.to_owned());
-        let (hash, salt) = hash_pin(&secret, &Pin::parse(pin).unwrap());
-        sqlx::query("update users set pin_hash = $2, pin_salt = $3 where id = $1")
-            .bind(member.user_id)
-            .bind(hash)
-            .bind(salt)
-            .execute(&mut *tx)
+        seed_pin(&mut tx, &secret, member.user_id, &Pin::parse(pin).unwrap())
             .await
             .unwrap();
     }

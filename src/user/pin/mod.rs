@@ -109,6 +109,28 @@ pub fn pin_matches(secret: &SecretString, pin: &Pin, hash: &[u8], salt: &[u8]) -
     mac(secret, salt, pin).verify_slice(hash).is_ok()
 }
 
+/// Stores `pin` for a member created by a seeding tool (the tests, the load
+/// test), as if set before the weak-PIN rule existed: no rule, no audit row,
+/// no SMS, so seeding thousands of members queues nothing and scripts may use
+/// an easy PIN. Members set theirs with [`set_pin`].
+pub async fn seed_pin(
+    conn: &mut PgConnection,
+    secret: &SecretString,
+    user_id: Uuid,
+    pin: &Pin,
+) -> Result<(), sqlx::Error> {
+    let (hash, salt) = hash_pin(secret, pin);
+    sqlx::query!(
+        "update users set pin_hash = $2, pin_salt = $3 where id = $1",
+        user_id,
+        hash,
+        salt
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Judges `pin` and counts the attempt, as one step that concurrent guesses
 /// cannot race.
 ///

@@ -17,7 +17,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use crate::helpers::{TestDb, spawn_app};
-use crate::seed::{PIN_SECRET, chama, grace, member};
+use crate::seed::{GRACE, PIN_SECRET, chama, grace, member};
 
 /// Grace's PIN in `seed::grace`.
 const RIGHT: &str = "1234";
@@ -572,4 +572,29 @@ async fn a_weak_pin_typed_on_ussd_is_refused_in_swahili_and_asked_again() {
             (Some("2468"), &["1 Salio"]),
         ])
         .await;
+}
+
+#[tokio::test]
+async fn a_pin_change_on_ussd_refuses_the_old_pin_and_leaves_an_alert() {
+    let app = spawn_app().await;
+    let (_, user) = grace(&app.state.db, "en").await;
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[
+            (None, &["5 My account"]),
+            (Some("5"), &["1 Change PIN"]),
+            (Some("1"), &["Enter your current PIN"]),
+            (Some(RIGHT), &["Set a 4-digit PIN"]),
+            (Some(RIGHT), &["same PIN again"]),
+            (Some(RIGHT), &["must differ", "Set a 4-digit PIN"]),
+            (Some("2468"), &["same PIN again"]),
+            (Some("2468"), &["1 Balance"]),
+        ])
+        .await;
+    let (actions, sms) = trail(&app.state.db, user).await;
+    assert_eq!(actions, ["pin.change"]);
+    assert!(
+        sms[0].starts_with("PesaChama: your PIN was changed"),
+        "{sms:?}"
+    );
 }

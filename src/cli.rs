@@ -8,7 +8,9 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{Application, termination_signal};
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
 use crate::config::Settings;
+use crate::i18n::Locales;
 use crate::phone::Msisdn;
+use crate::user::pin::{self, Unlocked};
 use crate::{db, telemetry};
 
 pub use crate::dev::dev;
@@ -124,6 +126,29 @@ pub async fn member_add(
         member.phone,
         member.role.as_str()
     );
+    Ok(())
+}
+
+/// `pesachama member unlock-pin`: clears a PIN lock; the member gets an SMS.
+pub async fn member_unlock_pin(
+    url: &SecretString,
+    locales: &std::path::Path,
+    phone: &str,
+) -> anyhow::Result<()> {
+    let phone = Msisdn::parse(phone).with_context(|| format!("invalid phone `{phone}`"))?;
+    let texts = Locales::load(locales)
+        .with_context(|| format!("cannot load the SMS texts from {}", locales.display()))?;
+    let pool = db::connect(url).await?;
+    let mut tx = pool.begin().await?;
+    let outcome = pin::unlock(&mut tx, &texts, Actor::Cli, &phone).await?;
+    tx.commit().await?;
+    match outcome {
+        Unlocked::Cleared { was_until } => {
+            println!("unlocked the PIN of {phone} (it was locked until {was_until})");
+        }
+        Unlocked::NotLocked => println!("the PIN of {phone} is not locked; nothing changed"),
+        Unlocked::UnknownPhone => anyhow::bail!("no user has the phone {phone}"),
+    }
     Ok(())
 }
 

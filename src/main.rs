@@ -112,6 +112,15 @@ enum MemberCommand {
         #[arg(long)]
         chama: String,
     },
+    /// Clear a member's PIN lock (after checking who they are); they get an SMS.
+    UnlockPin {
+        /// Phone as typed: 0712 345 678, 254712345678 or +254712345678.
+        #[arg(long)]
+        phone: String,
+        /// Folder of locale folders, for the SMS text.
+        #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
+        locales: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -172,6 +181,9 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         }
         Command::Member(MemberCommand::List { chama }) => {
             cli::member_list(&config::load_database_url(file)?, &chama).await
+        }
+        Command::Member(MemberCommand::UnlockPin { phone, locales }) => {
+            cli::member_unlock_pin(&config::load_database_url(file)?, &locales, &phone).await
         }
         Command::Menus(MenusCommand::Check { menus, locales }) => {
             cli::menus_check(&menus, &locales)

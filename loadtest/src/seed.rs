@@ -94,7 +94,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
                     Role::Member,
                 )
                 .await?;
-                user::pin::set_pin(&mut tx, &secret, member.user_id, &pin).await?;
+                user::pin::seed_pin(&mut tx, &secret, member.user_id, &pin).await?;
                 user::set_language(&mut tx, member.user_id, Lang::En).await?;
                 post_history(&mut tx, chama_id, member.user_id, index).await?;
             }

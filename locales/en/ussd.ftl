@@ -35,6 +35,11 @@ confirm-pin = Enter the same PIN again to confirm:
 pin-format = A PIN is 4 digits.
 pin-mismatch = The PINs did not match. Start again.
 choose-chama = Select chama:
+pin-weak-repeated = A PIN of one digit is easy to guess. Choose another.
+pin-weak-run = Digits in a row, like 1234, are easy to guess. Choose another PIN.
+pin-weak-common = That PIN is one of the most common. Choose another.
+pin-weak-phone = Do not use the end of your phone number. Choose another PIN.
+pin-weak-same = The new PIN must differ from your current PIN.
 
 ## PIN checks
 

@@ -35,6 +35,11 @@ confirm-pin = Weka PIN hiyo tena kuthibitisha:
 pin-format = PIN ni tarakimu 4.
 pin-mismatch = PIN hazilingani. Anza tena.
 choose-chama = Chagua chama:
+pin-weak-repeated = PIN ya tarakimu moja ni rahisi kukisia. Chagua nyingine.
+pin-weak-run = Tarakimu zinazofuatana, kama 1234, ni rahisi kukisia. Chagua PIN nyingine.
+pin-weak-common = PIN hiyo inatumiwa na watu wengi. Chagua nyingine.
+pin-weak-phone = Usitumie tarakimu za mwisho za simu yako. Chagua PIN nyingine.
+pin-weak-same = PIN mpya lazima iwe tofauti na PIN yako ya sasa.
 
 ## PIN checks
 

@@ -109,7 +109,11 @@ impl<'a> OpContext<'a> {
 
     /// The effect's idempotency key (writes only): rows the operation queues
     /// (an SMS, later an STK push) derive their own unique keys from it.
-    pub fn key(&self) -> Option<&IdempotencyKey> {
-        self.key
+    pub fn key(&self) -> Result<&IdempotencyKey, sqlx::Error> {
+        self.key.ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "an operation declared without write access asked for a key".into(),
+            )
+        })
     }
 }

@@ -71,6 +71,8 @@ pub enum Refusal {
     OldPinRequired,
     #[error("no PIN is set")]
     PinNotSet,
+    #[error("the PIN is locked")]
+    PinLocked,
     #[error("the input is not valid here: {0}")]
     Invalid(&'static str),
 }
@@ -138,6 +140,7 @@ pub fn default_refusal(refusal: Refusal) -> ActionOutcome {
         Refusal::NotMember => ActionOutcome::Goto("not_member".into()),
         Refusal::NoChama => ActionOutcome::Goto("choose_chama".into()),
         Refusal::PinNotSet => ActionOutcome::Goto("set_pin".into()),
+        Refusal::PinLocked => ActionOutcome::End("pin-locked".into()),
         Refusal::PinRequired | Refusal::OldPinRequired => ActionOutcome::Goto("main".into()),
         Refusal::Invalid(message) => ActionOutcome::Invalid(message.into()),
     }

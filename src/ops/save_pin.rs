@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use crate::menu::{ActionOutcome, ActionSpec, SessionState};
-use crate::user::pin::{self, Pin};
+use crate::user::pin::{self, Pin, PinChange, SetPinError, Weakness};
 
 use super::route_start::{Next, Standing};
 use super::stash_pin::draft_hash;
@@ -31,16 +31,41 @@ impl Operation for SavePin {
     type Output = Next;
 
     async fn run(ctx: &mut OpContext<'_>, input: Input) -> Result<Next, OpError> {
-        if input.change && !input.change_authorised {
-            return Err(Refusal::OldPinRequired.into());
+        let kind = if input.change {
+            // The proof is the current PIN, judged earlier in this session
+            // (`authorise_pin_change`); a resume forgets it.
+            if !input.change_authorised {
+                return Err(Refusal::OldPinRequired.into());
+            }
+            PinChange::Change
+        } else {
+            PinChange::First
+        };
+        let app = ctx.app;
+        let texts = app.menus.current();
+        let key = ctx.key()?.as_str().to_owned();
+        let set = pin::set_pin(
+            ctx.db()?,
+            &app.settings.pin_secret,
+            texts.locales(),
+            input.user,
+            &input.pin,
+            kind,
+            &key,
+        )
+        .await;
+        match set {
+            Ok(_) => Ok(Standing {
+                has_pin: true,
+                ..input.standing
+            }
+            .after_language()),
+            Err(SetPinError::Weak(weakness)) => Err(Refusal::Invalid(weakness.message_id()).into()),
+            Err(SetPinError::AlreadySet) => Err(Refusal::OldPinRequired.into()),
+            Err(SetPinError::NotSet) => Err(Refusal::PinNotSet.into()),
+            Err(SetPinError::Locked(_)) => Err(Refusal::PinLocked.into()),
+            Err(SetPinError::Database(error)) => Err(error.into()),
         }
-        let secret = ctx.app.settings.pin_secret.clone();
-        pin::set_pin(ctx.db()?, &secret, input.user, &input.pin).await?;
-        Ok(Standing {
-            has_pin: true,
-            ..input.standing
-        }
-        .after_language())
     }
 }
 
@@ -48,9 +73,13 @@ impl MenuAction for SavePin {
     const SENSITIVE: bool = true;
 
     fn spec() -> ActionSpec {
-        ActionSpec::new()
-            .message("pin-format")
-            .message("pin-mismatch")
+        Weakness::ALL.into_iter().fold(
+            ActionSpec::new()
+                .message("pin-format")
+                .message("pin-mismatch")
+                .message("pin-locked"),
+            |spec, weakness| spec.message(weakness.message_id()),
+        )
     }
 
     fn input(

@@ -24,18 +24,23 @@ pub enum Verdict {
     NotSet,
 }
 
-/// Judges a PIN entry in the operation's transaction.
+/// Judges a PIN entry in the operation's transaction, which commits
+/// whatever the verdict: a wrong attempt rolled back would not count.
 pub async fn judge(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
-    let secret = &ctx.app.settings.pin_secret.clone();
-    let conn = ctx.db()?;
-    let check = match pin::quick_check(conn, secret, input.user, &input.pin).await? {
-        Some(check) => check,
-        None => pin::verify_pin(conn, secret, input.user, &input.pin).await?,
-    };
+    let app = ctx.app;
+    let texts = app.menus.current();
+    let check = pin::check(
+        ctx.db()?,
+        &app.settings.pin_secret,
+        texts.locales(),
+        input.user,
+        &input.pin,
+    )
+    .await?;
     Ok(match check {
         PinCheck::Correct => Verdict::Correct,
         PinCheck::Wrong { remaining } => Verdict::Wrong { remaining },
-        PinCheck::Locked { until } => Verdict::Locked { until },
+        PinCheck::LockedNow { until } | PinCheck::Locked { until } => Verdict::Locked { until },
         PinCheck::NotSet => Verdict::NotSet,
     })
 }

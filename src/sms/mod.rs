@@ -4,14 +4,16 @@
 //! - [`FakeSms`] is the in-process stand-in that `dev` and the tests use: it
 //!   answers like AT, remembers every message and can be told to fail.
 //!
-//! [`client_for`] picks one from the configured [`Providers`]. This module only
-//! sends; the outbox that decides *when* to send, delivery reports and inbound
-//! keywords belong to later parts of `sms/`.
+//! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
+//! queues messages as rows in the transaction of the event they report; the
+//! dispatcher that sends them, delivery reports and inbound keywords belong to
+//! later parts of `sms/`.
 
 mod client;
 #[cfg(test)]
 mod client_tests;
 mod fake;
+pub mod outbox;
 
 use std::future::Future;
 use std::pin::Pin;

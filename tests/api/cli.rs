@@ -166,6 +166,82 @@ async fn bad_member_input_is_refused_and_changes_nothing() {
     );
 }
 
+#[tokio::test]
+async fn member_unlock_pin_clears_a_lock_once_with_an_audit_row_and_an_alert() {
+    let db = TestDb::new().await;
+    pesachama(
+        Some(&db.url),
+        &["chama", "create", "--name", "Umoja", "--code", "UMOJA"],
+    );
+    pesachama(
+        Some(&db.url),
+        &[
+            "member",
+            "add",
+            "--chama",
+            "UMOJA",
+            "--phone",
+            "0712345678",
+            "--name",
+            "Grace",
+        ],
+    );
+    // A member locked out for a long time after many locks.
+    sqlx::query("update users set pin_locked_until = now() + interval '1 day', pin_lock_count = 9")
+        .execute(&db.pool().await)
+        .await
+        .unwrap();
+    let unlock =
+        |phone: &str| pesachama(Some(&db.url), &["member", "unlock-pin", "--phone", phone]);
+
+    let out = unlock("0712 345 678");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("unlocked the PIN of +254712***678"),
+        "{}",
+        stdout(&out)
+    );
+    let again = unlock("+254712345678");
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("not locked"), "{}", stdout(&again));
+
+    for (out, why) in [
+        (unlock("0712 34"), "invalid phone"),
+        (unlock("0799999999"), "no user has the phone"),
+    ] {
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains(why),
+            "expected `{why}` in {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from users where pin_locked_until is null and pin_lock_count = 0"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from audit_logs where action = 'pin.unlock' and actor = 'cli'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from sms_outbox where phone = '+254712345678' and message like '%unlocked%'"
+        )
+        .await,
+        1
+    );
+}
+
 #[test]
 fn config_check_reports_every_missing_setting_at_once() {
     let out = pesachama(None, &["config", "check"]);

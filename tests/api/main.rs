@@ -5,6 +5,7 @@ mod cli;
 mod health;
 mod helpers;
 mod operations;
+mod pin_security;
 mod proxy;
 mod schema;
 mod seed;

@@ -116,10 +116,10 @@ async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
     ops::dispatch(&env, "verify_pin", &mut state, Some("1234"))
         .await
         .unwrap();
-    ops::dispatch(&env, "stash_pin", &mut state, Some("5678"))
+    ops::dispatch(&env, "stash_pin", &mut state, Some("3917"))
         .await
         .unwrap();
-    let refused = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+    let refused = ops::dispatch(&env, "save_pin", &mut state, Some("3917"))
         .await
         .unwrap();
     assert_eq!(refused, ActionOutcome::Goto("change_pin_old".into()));
@@ -129,7 +129,7 @@ async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
         .await
         .unwrap();
     assert_eq!(proof, ActionOutcome::Continue);
-    let saved = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+    let saved = ops::dispatch(&env, "save_pin", &mut state, Some("3917"))
         .await
         .unwrap();
     assert_eq!(saved, ActionOutcome::Goto("main".into()));
@@ -141,7 +141,7 @@ async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
         .unwrap();
     assert_eq!(old, ActionOutcome::Invalid("pin-wrong".into()));
     let env = RequestEnv::new(&app.state, "test:hop-4".into());
-    let new = ops::dispatch(&env, "verify_pin", &mut state, Some("5678"))
+    let new = ops::dispatch(&env, "verify_pin", &mut state, Some("3917"))
         .await
         .unwrap();
     assert_eq!(new, ActionOutcome::Continue);
@@ -155,21 +155,21 @@ async fn a_copy_refused_after_the_first_committed_gets_the_first_outcome() {
     ops::dispatch(&env, "authorise_pin_change", &mut state, Some("1234"))
         .await
         .unwrap();
-    ops::dispatch(&env, "stash_pin", &mut state, Some("5678"))
+    ops::dispatch(&env, "stash_pin", &mut state, Some("3917"))
         .await
         .unwrap();
     // The copy's session lost the proof (as if read before it was saved):
     // run alone it would be refused, but the first copy already saved.
     let mut copy = state.clone();
     ops::vars::forget_authorisations(&mut copy);
-    ops::dispatch(&env, "stash_pin", &mut copy, Some("5678"))
+    ops::dispatch(&env, "stash_pin", &mut copy, Some("3917"))
         .await
         .unwrap();
     let env = RequestEnv::new(&app.state, "test:hop-2".into());
-    let first = ops::dispatch(&env, "save_pin", &mut state, Some("5678"))
+    let first = ops::dispatch(&env, "save_pin", &mut state, Some("3917"))
         .await
         .unwrap();
-    let again = ops::dispatch(&env, "save_pin", &mut copy, Some("5678"))
+    let again = ops::dispatch(&env, "save_pin", &mut copy, Some("3917"))
         .await
         .unwrap();
     assert_eq!(first, ActionOutcome::Goto("main".into()));
@@ -188,7 +188,7 @@ async fn a_resumed_session_never_lands_on_a_pin_change() {
             (Some("5"), &["My account"]),
             (Some("1"), &["Enter your current PIN"]),
             (Some("1234"), &["Set a 4-digit PIN"]),
-            (Some("5678"), &["Enter the same PIN again"]),
+            (Some("3917"), &["Enter the same PIN again"]),
         ])
         .await;
     // The call drops on the confirmation screen.
@@ -251,4 +251,72 @@ async fn old_idempotency_keys_are_purged_and_recent_ones_kept() {
         .await
         .unwrap();
     assert_eq!(left, ["test:new:verify_pin"]);
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn twenty_copies_of_a_pin_change_write_one_audit_row_and_one_alert() {
+    let app = spawn_app().await;
+    let mut state = graces_session(&app).await;
+    let env = RequestEnv::new(&app.state, "test:hop-1".into());
+    ops::dispatch(&env, "authorise_pin_change", &mut state, Some("1234"))
+        .await
+        .unwrap();
+    ops::dispatch(&env, "stash_pin", &mut state, Some("3917"))
+        .await
+        .unwrap();
+    let copies = (0..20).map(|_| {
+        let app = app.state.clone();
+        let mut state = state.clone();
+        tokio::spawn(async move {
+            let env = RequestEnv::new(&app, "test:hop-2".into());
+            ops::dispatch(&env, "save_pin", &mut state, Some("3917"))
+                .await
+                .unwrap()
+        })
+    });
+    for outcome in futures_join(copies).await {
+        assert_eq!(outcome, ActionOutcome::Goto("main".into()));
+    }
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from audit_logs where action = 'pin.change'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "select count(*) from sms_outbox").await, 1);
+    assert_eq!(keys_recorded(&app, "save_pin").await, 1);
+}
+
+#[tokio::test]
+async fn a_weak_pin_is_refused_in_the_members_language() {
+    let app = spawn_app().await;
+    seed::grace(&app.state.db, "sw").await;
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[
+            (None, &["1 Salio"]),
+            (Some("5"), &["Akaunti yangu"]),
+            (Some("1"), &["PIN"]),
+            (Some("1234"), &["PIN"]),
+            (Some("4321"), &["PIN"]),
+            (Some("4321"), &["Tarakimu zinazofuatana"]),
+        ])
+        .await;
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from audit_logs where action = 'pin.change'"
+        )
+        .await,
+        0
+    );
 }

@@ -83,15 +83,15 @@ async fn a_first_time_member_of_two_chamas_onboards_in_swahili() {
         .walk(&[
             (None, &["Chagua lugha", "2 Kiswahili"]),
             (Some("2"), &["Weka PIN"]),
-            (Some("4321"), &["Weka PIN hiyo tena"]),
+            (Some("2468"), &["Weka PIN hiyo tena"]),
             (
-                Some("4321"),
+                Some("2468"),
                 &["Chagua chama", "1 Jirani Self Help", "2 Umoja Women Group"],
             ),
             (Some("2"), &["1 Salio", "5 Akaunti yangu"]),
             (Some("1"), &["PIN"]),
             (
-                Some("4321"),
+                Some("2468"),
                 &["Umoja Women Group", "Akiba KES 0", "Jumla ya chama"],
             ),
         ])

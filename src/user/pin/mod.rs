@@ -1,4 +1,5 @@
-//! PINs: a keyed hash at rest and a lockout that lives in PostgreSQL.
+//! PINs: a keyed hash at rest, weak PINs refused, and a lockout in PostgreSQL
+//! that concurrent guesses cannot race.
 //!
 //! The hash is HMAC-SHA256 keyed by the server's `PESACHAMA_PIN_SECRET` over a
 //! per-user random salt and the PIN. With 10,000 possible PINs no hash can be
@@ -7,12 +8,31 @@
 //! from cracking every user. It costs about a microsecond, so it never
 //! dominates a hop.
 //!
-//! Three wrong attempts lock the PIN; each further lock lasts twice as long as
-//! the one before (5 min, 10 min, 20 min … capped at a day). A correct PIN
-//! clears the count. The attempt counter is updated in the same transaction
-//! that reads it (`for update`), so parallel hops cannot race past the limit.
+//! # The lock rule
+//!
+//! 1. [`MAX_ATTEMPTS`] wrong PINs in a row lock the PIN. While it is locked a
+//!    guess is refused without being judged, and nothing is written.
+//! 2. A correct PIN clears the count of wrong attempts. It does not lower the
+//!    lock level.
+//! 3. Each lock lasts twice as long as the one before (5 min, 10 min, 20 min …
+//!    capped at a day; [`lock_period`]). The level only decays: one step per
+//!    full week without a lock, counted from the end of the last lock
+//!    ([`next_lock_level`]). Neither a lock running out, nor a correct PIN,
+//!    nor a PIN change lowers it, so an attacker who waits out each lock
+//!    never earns back a short one, even when the owner dials in between.
+//!    `users.pin_locked_until` is kept after a lock ends: it is when the last
+//!    lock ended, which the decay needs.
+//! 4. An operator's `pesachama member unlock-pin` is the one explicit reset:
+//!    it clears the lock, the count and the level, with an audit row and an
+//!    SMS to the member ([`unlock`]).
+//!
+//! Every set, change, lock and unlock writes an audit row and queues a
+//! security-alert SMS in the same transaction ([`alert`]).
 
-use std::time::Duration;
+pub mod alert;
+mod change;
+mod lock;
+mod weak;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -22,12 +42,16 @@ use sha2::Sha256;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::chama::Actor;
+use crate::i18n::Locales;
+
+pub use alert::PinEvent;
+pub use change::{PinChange, PinSet, SetPinError, Unlocked, set_pin, unlock};
+pub use lock::{BASE_LOCK, LOCK_DECAY, MAX_LOCK, lock_period, next_lock_level};
+pub use weak::{COMMON, Weakness, weakness};
+
 /// Wrong attempts allowed before the PIN locks.
 pub const MAX_ATTEMPTS: i32 = 3;
-/// First lock period; doubles with each further lock.
-pub const BASE_LOCK: Duration = Duration::from_secs(5 * 60);
-/// Longest lock period.
-pub const MAX_LOCK: Duration = Duration::from_secs(24 * 60 * 60);
 /// Bytes of random salt per user.
 const SALT_LEN: usize = 16;
 
@@ -56,13 +80,16 @@ impl std::fmt::Debug for Pin {
 /// The outcome of checking a PIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinCheck {
-    /// Correct; the failure count is cleared.
+    /// Judged correct; the count of wrong attempts is cleared.
     Correct,
-    /// Wrong; this many attempts remain before the lock.
+    /// Judged wrong; this many attempts remain before the lock.
     Wrong { remaining: i32 },
-    /// Locked until this time (now, or by an earlier lock).
+    /// Judged wrong, and this attempt locked the PIN until then (the alert
+    /// is queued).
+    LockedNow { until: DateTime<Utc> },
+    /// Refused without being judged: an earlier lock holds until then.
     Locked { until: DateTime<Utc> },
-    /// The user has not set a PIN yet.
+    /// The user has not set a PIN yet (or does not exist).
     NotSet,
 }
 
@@ -87,14 +114,11 @@ pub fn pin_matches(secret: &SecretString, pin: &Pin, hash: &[u8], salt: &[u8]) -
     mac(secret, salt, pin).verify_slice(hash).is_ok()
 }
 
-/// Lock period after the `lock_count`-th lock (0-based).
-pub fn lock_period(lock_count: i32) -> Duration {
-    let doublings = lock_count.clamp(0, 16) as u32;
-    BASE_LOCK.saturating_mul(1 << doublings).min(MAX_LOCK)
-}
-
-/// Stores a new PIN and clears any failure state.
-pub async fn set_pin(
+/// Stores `pin` for a member created by a seeding tool (the tests, the load
+/// test), as if set before the weak-PIN rule existed: no rule, no audit row,
+/// no SMS, so seeding thousands of members queues nothing and scripts may use
+/// an easy PIN. Members set theirs with [`set_pin`].
+pub async fn seed_pin(
     conn: &mut PgConnection,
     secret: &SecretString,
     user_id: Uuid,
@@ -102,10 +126,7 @@ pub async fn set_pin(
 ) -> Result<(), sqlx::Error> {
     let (hash, salt) = hash_pin(secret, pin);
     sqlx::query!(
-        r#"update users
-              set pin_hash = $2, pin_salt = $3, pin_failed_attempts = 0,
-                  pin_locked_until = null, pin_lock_count = 0
-            where id = $1"#,
+        "update users set pin_hash = $2, pin_salt = $3 where id = $1",
         user_id,
         hash,
         salt
@@ -115,47 +136,37 @@ pub async fn set_pin(
     Ok(())
 }
 
-/// The common case without a lock or a write: a correct PIN on an account with
-/// no failed attempts and no lock. `None` means "take the locked path"
-/// ([`verify_pin`]), which every wrong PIN does, so attempts are always counted
-/// under the row lock.
-pub async fn quick_check(
+/// Judges `pin` and counts the attempt, as one step that concurrent guesses
+/// cannot race.
+///
+/// Race-free because the first statement takes the user's row lock
+/// (`select … for no key update`) before it reads the counters, and every
+/// write happens under it: a second guess for the same user, from any
+/// session, phone, connection or node, waits for the first one's transaction
+/// to end and then reads the counters that transaction left (PostgreSQL's
+/// default read committed level re-reads a row it waited for). Guesses are
+/// judged one after another, so at most [`MAX_ATTEMPTS`] wrong ones are
+/// judged before the lock, and every later one sees it.
+///
+/// Cheap in the common case: a correct PIN on a clean account is that one
+/// round trip, with nothing to write. A wrong PIN adds one update; the
+/// locking one also writes the audit row and queues the alert.
+///
+/// Run it in the caller's transaction (read committed) and **commit whatever
+/// the outcome**: a rolled-back wrong attempt is an attempt not counted. The
+/// row lock is held until then, so commit soon.
+pub async fn check(
     conn: &mut PgConnection,
     secret: &SecretString,
-    user_id: Uuid,
-    pin: &Pin,
-) -> Result<Option<PinCheck>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"select pin_hash, pin_salt,
-                  pin_failed_attempts = 0 and (pin_locked_until is null or pin_locked_until <= now()) as "clean!"
-             from users where id = $1"#,
-        user_id
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(match row {
-        None => Some(PinCheck::NotSet),
-        Some(row) => match (row.pin_hash, row.pin_salt) {
-            (Some(hash), Some(salt)) if row.clean && pin_matches(secret, pin, &hash, &salt) => {
-                Some(PinCheck::Correct)
-            }
-            (Some(_), Some(_)) => None,
-            _ => Some(PinCheck::NotSet),
-        },
-    })
-}
-
-/// Checks a PIN and records the attempt. Run it in its own transaction: the
-/// row lock serialises attempts of one user.
-pub async fn verify_pin(
-    conn: &mut PgConnection,
-    secret: &SecretString,
+    texts: &Locales,
     user_id: Uuid,
     pin: &Pin,
 ) -> Result<PinCheck, sqlx::Error> {
     let Some(row) = sqlx::query!(
-        r#"select pin_hash, pin_salt, pin_failed_attempts, pin_locked_until, pin_lock_count, now() as "now!"
-             from users where id = $1 for update"#,
+        r#"select pin_hash, pin_salt, pin_failed_attempts, pin_locked_until, pin_lock_count,
+                  phone, language, now() as "now!"
+             from users where id = $1
+              for no key update"#,
         user_id
     )
     .fetch_optional(&mut *conn)
@@ -170,12 +181,14 @@ pub async fn verify_pin(
         return Ok(PinCheck::Locked { until });
     }
     if pin_matches(secret, pin, &hash, &salt) {
-        sqlx::query!(
-            "update users set pin_failed_attempts = 0, pin_lock_count = 0, pin_locked_until = null where id = $1",
-            user_id
-        )
-        .execute(&mut *conn)
-        .await?;
+        if row.pin_failed_attempts > 0 {
+            sqlx::query!(
+                "update users set pin_failed_attempts = 0 where id = $1",
+                user_id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
         return Ok(PinCheck::Correct);
     }
     let attempts = row.pin_failed_attempts + 1;
@@ -191,19 +204,35 @@ pub async fn verify_pin(
             remaining: MAX_ATTEMPTS - attempts,
         });
     }
-    let period = chrono::Duration::from_std(lock_period(row.pin_lock_count))
-        .unwrap_or(chrono::Duration::days(1));
+    let quiet = row
+        .pin_locked_until
+        .and_then(|ended| (row.now - ended).to_std().ok());
+    let level = next_lock_level(row.pin_lock_count, quiet);
+    let period =
+        chrono::Duration::from_std(lock_period(level)).unwrap_or(chrono::Duration::days(1));
     let until = row.now + period;
     sqlx::query!(
         r#"update users
-              set pin_failed_attempts = 0, pin_locked_until = $2, pin_lock_count = pin_lock_count + 1
+              set pin_failed_attempts = 0, pin_locked_until = $2, pin_lock_count = $3
             where id = $1"#,
         user_id,
-        until
+        until,
+        level + 1
     )
     .execute(&mut *conn)
     .await?;
-    Ok(PinCheck::Locked { until })
+    let to = alert::AlertTo::from_row(user_id, &row.phone, &row.language)?;
+    let key = format!("pin.lock:{user_id}:{}", until.timestamp_micros());
+    alert::record(
+        conn,
+        texts,
+        Actor::System,
+        &to,
+        PinEvent::Lock { until, level },
+        &key,
+    )
+    .await?;
+    Ok(PinCheck::LockedNow { until })
 }
 
 #[cfg(test)]
@@ -247,15 +276,6 @@ mod tests {
     fn the_same_pin_hashes_differently_per_user() {
         let pin = Pin::parse("0000").unwrap();
         assert_ne!(hash_pin(&secret(), &pin), hash_pin(&secret(), &pin));
-    }
-
-    #[test]
-    fn lock_periods_double_and_are_capped() {
-        assert_eq!(lock_period(0), Duration::from_secs(300));
-        assert_eq!(lock_period(1), Duration::from_secs(600));
-        assert_eq!(lock_period(2), Duration::from_secs(1200));
-        assert_eq!(lock_period(30), MAX_LOCK);
-        assert_eq!(lock_period(-1), BASE_LOCK);
     }
 
     #[test]

@@ -8,13 +8,15 @@
 
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
+use sqlx::{PgConnection, PgPool};
 
 use super::DbError;
 
 /// The group role every runtime login joins (created by the migrations).
 pub const RUNTIME_GROUP: &str = "pesachama_runtime";
+/// Advisory lock key held while the login role is provisioned.
+const PROVISION_LOCK: i64 = 0x7063_726f_6c65; // "pcrole"
 
 /// What [`provision_runtime_role`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,49 +53,68 @@ pub async fn provision_runtime_role(
     if owner_user == login.user {
         return Ok(Provisioned::SameAsOwner { role });
     }
+    let created = upsert_login(owner, &login).await.map_err(failed)?;
+    Ok(if created {
+        Provisioned::Created { role }
+    } else {
+        Provisioned::Updated { role }
+    })
+}
+
+/// Creates the login role or brings it up to date, then makes it a member of
+/// the group, in one transaction. True when it was created.
+async fn upsert_login(owner: &PgPool, login: &RuntimeLogin) -> Result<bool, sqlx::Error> {
+    let mut tx = owner.begin().await?;
+    // Every node runs `migrate` before it starts; two `alter role` of one role
+    // at the same moment fail ("tuple concurrently updated"), so the nodes of
+    // a deployment (one database) take turns.
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(PROVISION_LOCK)
+        .execute(&mut *tx)
+        .await?;
     let exists: bool =
         sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
             .bind(&login.user)
-            .fetch_one(owner)
-            .await
-            .map_err(failed)?;
+            .fetch_one(&mut *tx)
+            .await?;
     let verb = if exists { "alter" } else { "create" };
-    let statements = [
-        // `login` also revives a role someone set to nologin by hand.
-        match &login.password {
-            Some(password) => quoted(
-                owner,
-                &format!("{verb} role %I login password %L"),
-                &[&login.user, password.expose_secret()],
-            )
-            .await
-            .map_err(failed)?,
-            None => quoted(owner, &format!("{verb} role %I login"), &[&login.user])
-                .await
-                .map_err(failed)?,
-        },
-        quoted(owner, "grant %I to %I", &[RUNTIME_GROUP, &login.user])
-            .await
-            .map_err(failed)?,
-    ];
-    for statement in &statements {
-        // The simple protocol: the statement (and any password in it) is not
-        // kept in the connection's cache of prepared statements.
-        sqlx::raw_sql(statement)
-            .execute(owner)
-            .await
-            .map_err(failed)?;
+    let statement = login_statement(&mut tx, verb, login).await?;
+    execute(&mut tx, &statement).await?;
+    let grant = quoted(&mut tx, "grant %I to %I", &[RUNTIME_GROUP, &login.user]).await?;
+    execute(&mut tx, &grant).await?;
+    tx.commit().await?;
+    Ok(!exists)
+}
+
+/// `create` or `alter` the login role, with the URL's password when it has one.
+/// `login` also revives a role someone set to `nologin` by hand.
+async fn login_statement(
+    owner: &mut PgConnection,
+    verb: &str,
+    login: &RuntimeLogin,
+) -> Result<String, sqlx::Error> {
+    match &login.password {
+        Some(password) => {
+            let template = format!("{verb} role %I login password %L");
+            quoted(owner, &template, &[&login.user, password.expose_secret()]).await
+        }
+        None => quoted(owner, &format!("{verb} role %I login"), &[&login.user]).await,
     }
-    Ok(if exists {
-        Provisioned::Updated { role }
-    } else {
-        Provisioned::Created { role }
-    })
+}
+
+/// Runs one statement over the simple protocol, so it (and any password in
+/// it) is not kept in the connection's cache of prepared statements.
+async fn execute(owner: &mut PgConnection, statement: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(statement).execute(owner).await.map(drop)
 }
 
 /// Builds a statement server-side with `format()`, which quotes identifiers
 /// (`%I`) and literals (`%L`) the way PostgreSQL itself parses them.
-async fn quoted(owner: &PgPool, template: &str, args: &[&str]) -> Result<String, sqlx::Error> {
+async fn quoted(
+    owner: &mut PgConnection,
+    template: &str,
+    args: &[&str],
+) -> Result<String, sqlx::Error> {
     let placeholders: Vec<String> = (2..args.len() + 2).map(|i| format!("${i}")).collect();
     let sql = format!("select format($1, {})", placeholders.join(", "));
     let mut query = sqlx::query_scalar::<_, String>(&sql).bind(template);

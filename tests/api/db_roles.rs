@@ -222,6 +222,32 @@ async fn migrate_creates_the_runtime_login_and_a_second_run_changes_nothing() {
 }
 
 #[tokio::test]
+async fn nodes_that_migrate_at_the_same_moment_all_start() {
+    let db = TestDb::new().await;
+    let role = format!("pc_runtime_{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let runtime_url = db::url_for_login(&db.owner_url, &role, Some("s3cret")).unwrap();
+    let env = [
+        ("DATABASE_OWNER_URL", db.owner_url.as_str()),
+        ("DATABASE_URL", runtime_url.as_str()),
+    ];
+    // Every node runs `migrate` in ExecStartPre=; after a fleet-wide restart
+    // they race to create the same login role.
+    let nodes: Vec<_> = (0..4)
+        .map(|_| {
+            command(&env, &[], "migrate")
+                .spawn()
+                .expect("pesachama runs")
+        })
+        .collect();
+    for node in nodes {
+        let out = node.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    drop(db);
+    drop_role(&role).await;
+}
+
+#[tokio::test]
 async fn hostile_role_names_and_passwords_are_quoted() {
     let db = TestDb::new().await;
     let suffix = &Uuid::new_v4().simple().to_string()[..8];
@@ -324,13 +350,21 @@ fn dir(name: &str) -> String {
     format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn pesachama(env: &[(&str, &str)], more: &[(&'static str, String)], command: &str) -> Output {
+fn pesachama(env: &[(&str, &str)], more: &[(&'static str, String)], name: &str) -> Output {
+    command(env, more, name).output().expect("pesachama runs")
+}
+
+/// `pesachama <name>` with only the given environment, output captured.
+fn command(env: &[(&str, &str)], more: &[(&'static str, String)], name: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesachama"));
     cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.envs(env.iter().copied());
-    cmd.envs(more.iter().map(|(k, v)| (*k, v.as_str())));
-    cmd.arg(command).output().expect("pesachama runs")
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .envs(more.iter().map(|(k, v)| (*k, v.as_str())))
+        .arg(name)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
 }
 
 fn stderr(o: &Output) -> String {

@@ -24,6 +24,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_tracing(settings.log_format);
     let app = Application::build(settings).await?;
     db::check_schema(&app.state().db).await?;
+    if db::has_owner_powers(&app.state().db).await? {
+        tracing::warn!(
+            "DATABASE_URL connects as the owner of the schema (or a superuser): the daemon \
+             could disable the ledger's and the audit log's protections; give it the \
+             runtime role (`pesachama migrate` creates it)"
+        );
+    }
     run_with_signals(app).await
 }
 

@@ -9,7 +9,9 @@
 mod roles;
 mod schema;
 
-pub use roles::{Provisioned, RUNTIME_GROUP, provision_runtime_role, url_for_login};
+pub use roles::{
+    Provisioned, RUNTIME_GROUP, has_owner_powers, provision_runtime_role, url_for_login,
+};
 pub use schema::check_schema;
 
 use std::time::Duration;
@@ -46,8 +48,8 @@ pub enum DbError {
          binary's; the two were built from different sources"
     )]
     SchemaDiverged { version: i64, description: String },
-    #[error("cannot read the applied migrations: {0}")]
-    SchemaUnreadable(sqlx::Error),
+    #[error("cannot read the database's catalogue: {0}")]
+    Catalog(sqlx::Error),
     #[error("cannot set up the runtime role `{role}`: {source}")]
     RuntimeRole { role: String, source: sqlx::Error },
 }

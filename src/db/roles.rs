@@ -61,6 +61,19 @@ pub async fn provision_runtime_role(
     })
 }
 
+/// True when the pool's user can undo the schema's protections: a superuser,
+/// or the owner (or a member of the owner) of a table. `serve` warns about it.
+pub async fn has_owner_powers(pool: &PgPool) -> Result<bool, DbError> {
+    sqlx::query_scalar(
+        r#"select exists (select 1 from pg_class
+                           where relnamespace = 'public'::regnamespace and relkind = 'r'
+                             and pg_has_role(current_user, relowner, 'usage'))"#,
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(DbError::Catalog)
+}
+
 /// Creates the login role or brings it up to date, then makes it a member of
 /// the group, in one transaction. True when it was created.
 async fn upsert_login(owner: &PgPool, login: &RuntimeLogin) -> Result<bool, sqlx::Error> {

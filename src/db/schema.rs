@@ -51,7 +51,7 @@ async fn applied_migrations(pool: &PgPool) -> Result<Vec<Applied>, DbError> {
     let has_ledger: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
         .fetch_one(pool)
         .await
-        .map_err(DbError::SchemaUnreadable)?;
+        .map_err(DbError::Catalog)?;
     if !has_ledger {
         return Ok(Vec::new());
     }
@@ -60,7 +60,7 @@ async fn applied_migrations(pool: &PgPool) -> Result<Vec<Applied>, DbError> {
         sqlx::query_as("select version, checksum, success from _sqlx_migrations")
             .fetch_all(pool)
             .await
-            .map_err(DbError::SchemaUnreadable)?;
+            .map_err(DbError::Catalog)?;
     Ok(rows
         .into_iter()
         .map(|(version, checksum, success)| Applied {

@@ -65,6 +65,8 @@ async fn the_runtime_role_owns_nothing_and_belongs_to_the_group() {
     assert_eq!(user, RUNTIME_ROLE);
     assert!(member, "{user} is not in {}", db::RUNTIME_GROUP);
     assert_eq!(owned, 0, "{user} owns tables");
+    assert!(!db::has_owner_powers(&pool).await.unwrap());
+    assert!(db::has_owner_powers(&db.owner_pool().await).await.unwrap());
 }
 
 #[tokio::test]

@@ -74,7 +74,9 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     prepare_database(&DatabaseUrls {
         owner: raw
             .get("DATABASE_OWNER_URL")
-            .map_or_else(|| settings.database_url.clone(), |url| url.clone().into()),
+            .map(|url| url.trim())
+            .filter(|url| !url.is_empty())
+            .map_or_else(|| settings.database_url.clone(), |url| url.into()),
         runtime: settings.database_url.clone(),
     })
     .await?;

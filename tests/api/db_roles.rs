@@ -289,6 +289,7 @@ async fn migrate_with_one_user_for_both_urls_warns_and_skips_the_role() {
 }
 
 /// An empty database (not cloned from the template), dropped with the value.
+/// Both its URLs are the owner's: no runtime role exists there until `migrate`.
 async fn empty_database() -> TestDb {
     let admin_url = &servers().postgres_admin;
     let name = format!("pesachama_test_{}", Uuid::new_v4().simple());

@@ -187,9 +187,9 @@ async fn serve_refuses_a_schema_that_misses_a_migration() {
 
 #[tokio::test]
 async fn migrate_creates_the_runtime_login_and_a_second_run_changes_nothing() {
+    let role = TestRole::fresh();
     let db = empty_database().await;
-    let role = format!("pc_runtime_{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let runtime_url = db::url_for_login(&db.owner_url, &role, Some("s3cret")).unwrap();
+    let runtime_url = db::url_for_login(&db.owner_url, &role.0, Some("s3cret")).unwrap();
     let env = [
         ("DATABASE_OWNER_URL", db.owner_url.as_str()),
         ("DATABASE_URL", runtime_url.as_str()),
@@ -219,15 +219,13 @@ async fn migrate_creates_the_runtime_login_and_a_second_run_changes_nothing() {
     );
     drop(conn);
     pool.close().await;
-    drop(db);
-    drop_role(&role).await;
 }
 
 #[tokio::test]
 async fn nodes_that_migrate_at_the_same_moment_all_start() {
+    let role = TestRole::fresh();
     let db = TestDb::new().await;
-    let role = format!("pc_runtime_{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let runtime_url = db::url_for_login(&db.owner_url, &role, Some("s3cret")).unwrap();
+    let runtime_url = db::url_for_login(&db.owner_url, &role.0, Some("s3cret")).unwrap();
     let env = [
         ("DATABASE_OWNER_URL", db.owner_url.as_str()),
         ("DATABASE_URL", runtime_url.as_str()),
@@ -245,17 +243,15 @@ async fn nodes_that_migrate_at_the_same_moment_all_start() {
         let out = node.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    drop(db);
-    drop_role(&role).await;
 }
 
 #[tokio::test]
 async fn hostile_role_names_and_passwords_are_quoted() {
-    let db = TestDb::new().await;
     let suffix = &Uuid::new_v4().simple().to_string()[..8];
-    let role = format!("pc\"; drop table users; -- {suffix}");
+    let role = TestRole(format!("pc\"; drop table users; -- {suffix}"));
+    let db = TestDb::new().await;
     let password = "it's\"; drop table users; --";
-    let runtime_url = db::url_for_login(&db.owner_url, &role, Some(password)).unwrap();
+    let runtime_url = db::url_for_login(&db.owner_url, &role.0, Some(password)).unwrap();
     let env = [
         ("DATABASE_OWNER_URL", db.owner_url.as_str()),
         ("DATABASE_URL", runtime_url.as_str()),
@@ -269,15 +265,13 @@ async fn hostile_role_names_and_passwords_are_quoted() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(user, role);
+    assert_eq!(user, role.0);
     let users: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&mut conn)
         .await
         .expect("the users table is still there, and readable");
     assert_eq!(users, 0);
     conn.close().await.unwrap();
-    drop(db);
-    drop_role(&role).await;
 }
 
 #[tokio::test]
@@ -308,17 +302,40 @@ async fn empty_database() -> TestDb {
     }
 }
 
-/// Roles outlive databases; a test's own login role is removed after it.
-async fn drop_role(role: &str) {
-    let mut admin = PgConnection::connect(&servers().postgres_admin)
-        .await
-        .unwrap();
-    let sql: String = sqlx::query_scalar("select format('drop role if exists %I', $1::text)")
-        .bind(role)
-        .fetch_one(&mut admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&sql).execute(&mut admin).await.unwrap();
+/// A login role of one test. Roles outlive databases, so it is dropped with
+/// the value, even when the test fails; declare it before the database.
+struct TestRole(String);
+
+impl TestRole {
+    fn fresh() -> TestRole {
+        TestRole(format!(
+            "pc_runtime_{}",
+            &Uuid::new_v4().simple().to_string()[..12]
+        ))
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let role = self.0.clone();
+        // Drop cannot be async; a short-lived runtime on another thread does it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin = PgConnection::connect(&servers().postgres_admin).await?;
+                let sql: String =
+                    sqlx::query_scalar("select format('drop role if exists %I', $1::text)")
+                        .bind(&role)
+                        .fetch_one(&mut admin)
+                        .await?;
+                sqlx::raw_sql(&sql).execute(&mut admin).await.map(drop)
+            })
+        })
+        .join();
+    }
 }
 
 /// The settings `serve` needs besides the database, shaped like production.

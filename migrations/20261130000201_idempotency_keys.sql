@@ -22,3 +22,7 @@ comment on table idempotency_keys is
 
 -- the purge deletes keys older than any retry could be.
 create index idempotency_keys_created_at on idempotency_keys (created_at);
+
+-- the daemon records keys, replays their outcome and purges old ones; it
+-- never rewrites one.
+grant select, insert, delete on idempotency_keys to pesachama_runtime;

@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{Application, termination_signal};
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
-use crate::config::Settings;
+use crate::config::{DatabaseUrls, Settings};
+use crate::db::Provisioned;
 use crate::i18n::Locales;
 use crate::phone::Msisdn;
 use crate::user::pin::{self, Unlocked};
@@ -18,14 +19,23 @@ pub use crate::dev::dev;
 /// How many times `chama create` tries a fresh generated code before giving up.
 const CODE_ATTEMPTS: usize = 5;
 
-/// `pesachama serve`: migrate, then run until SIGTERM/SIGINT.
+/// `pesachama serve`: check the schema is current, then run until
+/// SIGTERM/SIGINT. It never migrates: it runs as the runtime role, which may
+/// not, and `pesachama migrate` (the unit's `ExecStartPre=`) already has.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_tracing(settings.log_format);
     for warning in settings.warnings() {
         tracing::warn!("{warning}");
     }
     let app = Application::build(settings).await?;
-    db::migrate(&app.state().db).await?;
+    db::check_schema(&app.state().db).await?;
+    if db::has_owner_powers(&app.state().db).await? {
+        tracing::warn!(
+            "DATABASE_URL connects as the owner of the schema (or a superuser): the daemon \
+             could disable the ledger's and the audit log's protections; give it the \
+             runtime role (`pesachama migrate` creates it)"
+        );
+    }
     run_with_signals(app).await
 }
 
@@ -56,11 +66,39 @@ pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow
     }
 }
 
-/// `pesachama migrate`.
-pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
-    let pool = db::connect(url).await?;
-    db::migrate(&pool).await?;
+/// `pesachama migrate`: as the owner, apply pending migrations and provision
+/// the runtime role `DATABASE_URL` connects as.
+pub async fn migrate(urls: &DatabaseUrls) -> anyhow::Result<()> {
+    prepare_database(urls).await?;
     println!("migrations applied");
+    Ok(())
+}
+
+/// Migrates as the owner, then creates or updates the runtime login role and
+/// says on stderr what it did. Shared by `migrate` and `dev`.
+pub async fn prepare_database(urls: &DatabaseUrls) -> anyhow::Result<()> {
+    let owner = db::connect(&urls.owner)
+        .await
+        .context("cannot connect with DATABASE_OWNER_URL (or DATABASE_URL)")?;
+    db::migrate(&owner).await?;
+    match db::provision_runtime_role(&owner, &urls.runtime).await? {
+        Provisioned::Created { role } => {
+            eprintln!("created runtime role `{role}` in `{}`", db::RUNTIME_GROUP)
+        }
+        Provisioned::Updated { role } => {
+            eprintln!(
+                "runtime role `{role}` is up to date in `{}`",
+                db::RUNTIME_GROUP
+            )
+        }
+        Provisioned::SameAsOwner { role } => eprintln!(
+            "warning: DATABASE_URL and DATABASE_OWNER_URL both connect as `{role}`: the daemon \
+             will run as the owner of the schema, which can disable the ledger's and audit \
+             log's protections; set DATABASE_OWNER_URL to the owner and DATABASE_URL to a \
+             separate runtime user"
+        ),
+    }
+    owner.close().await;
     Ok(())
 }
 

@@ -5,7 +5,8 @@
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
-//! | `DATABASE_URL` | PostgreSQL connection URL | required |
+//! | `DATABASE_URL` | PostgreSQL URL of the daemon's runtime role (owns nothing) | required |
+//! | `DATABASE_OWNER_URL` | PostgreSQL URL of the schema owner, used only by `migrate` | `DATABASE_URL` |
 //! | `REDIS_URL` | Redis connection URL | required |
 //! | `PESACHAMA_HTTP_ADDR` | public listener (USSD, SMS, M-Pesa callbacks, app API) | `0.0.0.0:8080` |
 //! | `PESACHAMA_ADMIN_ADDR` | operator listener (`/metrics`) | `127.0.0.1:9090` |
@@ -73,6 +74,7 @@ pub const MIN_PIN_SECRET_LEN: usize = 32;
 /// Every variable this module reads, in the order they are reported.
 const KNOWN: &[&str] = &[
     "DATABASE_URL",
+    "DATABASE_OWNER_URL",
     "REDIS_URL",
     "PESACHAMA_HTTP_ADDR",
     "PESACHAMA_ADMIN_ADDR",
@@ -312,7 +314,33 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
     Settings::parse(&load_raw(file)?)
 }
 
-/// Only `DATABASE_URL`, for `migrate` and the admin commands.
+/// The two database URLs `migrate` needs.
+pub struct DatabaseUrls {
+    /// The runtime role's URL (`DATABASE_URL`), which `migrate` provisions.
+    pub runtime: SecretString,
+    /// The owner's URL (`DATABASE_OWNER_URL`), falling back to `runtime`.
+    pub owner: SecretString,
+}
+
+/// `DATABASE_URL` and `DATABASE_OWNER_URL`, for `migrate`.
+pub fn load_database_urls(file: Option<&Path>) -> Result<DatabaseUrls, ConfigError> {
+    let raw = load_raw(file)?;
+    let mut c = Checker {
+        raw: &raw,
+        problems: Vec::new(),
+    };
+    let runtime = c.secret_url("DATABASE_URL", &["postgres", "postgresql"]);
+    let owner = c.optional_secret_url("DATABASE_OWNER_URL", &["postgres", "postgresql"]);
+    match runtime {
+        Some(runtime) if c.problems.is_empty() => Ok(DatabaseUrls {
+            owner: owner.unwrap_or_else(|| runtime.clone()),
+            runtime,
+        }),
+        _ => Err(ConfigError::Invalid(c.problems)),
+    }
+}
+
+/// Only `DATABASE_URL`, for the admin commands.
 pub fn load_database_url(file: Option<&Path>) -> Result<SecretString, ConfigError> {
     let raw = load_raw(file)?;
     let mut c = Checker {
@@ -383,6 +411,15 @@ impl<'a> Checker<'a> {
             .map(|u| SecretString::from(u.to_string()))
     }
 
+    fn optional_secret_url(
+        &mut self,
+        variable: &'static str,
+        schemes: &[&str],
+    ) -> Option<SecretString> {
+        self.value(variable)?;
+        self.secret_url(variable, schemes)
+    }
+
     fn parsed<T: std::str::FromStr>(
         &mut self,
         variable: &'static str,
@@ -439,6 +476,9 @@ impl Settings {
             problems: Vec::new(),
         };
         let database_url = c.secret_url("DATABASE_URL", &["postgres", "postgresql"]);
+        // Only `migrate` connects with it; checked here so `config check`
+        // reports a malformed one before the unit's `migrate` step does.
+        c.optional_secret_url("DATABASE_OWNER_URL", &["postgres", "postgresql"]);
         let redis_url = c.secret_url("REDIS_URL", &["redis", "rediss"]);
         let http_addr = c.parsed(
             "PESACHAMA_HTTP_ADDR",
@@ -835,6 +875,17 @@ mod tests {
                 "MPESA_SHORTCODE"
             ]
         );
+    }
+
+    #[test]
+    fn the_owner_url_is_optional_but_checked_when_set() {
+        let mut raw = complete();
+        assert!(Settings::parse(&raw).is_ok());
+        raw.insert(
+            "DATABASE_OWNER_URL".into(),
+            "mysql://owner@db/pesachama".into(),
+        );
+        assert_eq!(problems(&raw), vec!["DATABASE_OWNER_URL"]);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! Starts private PostgreSQL and Redis servers when `DATABASE_URL` / `REDIS_URL`
 //! are unset (data kept in `.local/dev` and reused), migrates, seeds a demo chama,
 //! and serves with the in-process fake Daraja and Africa's Talking until Ctrl-C.
+//!
+//! Like production, it migrates as the owner and serves as the runtime role:
+//! with a private server the owner is its superuser and the daemon connects as
+//! [`DEV_RUNTIME_ROLE`].
 
 use std::path::Path;
 
@@ -10,8 +14,8 @@ use anyhow::Context;
 
 use crate::app::Application;
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
-use crate::cli::run_with_signals;
-use crate::config::{self, RawSettings, Settings};
+use crate::cli::{prepare_database, run_with_signals};
+use crate::config::{self, DatabaseUrls, RawSettings, Settings};
 use crate::devstack::{PrivatePostgres, PrivateRedis};
 use crate::phone::Msisdn;
 use crate::{db, telemetry};
@@ -21,6 +25,9 @@ pub const STATE_DIR: &str = ".local/dev";
 /// A fixed PIN secret so PINs set in one `dev` run still work in the next.
 /// Never used by `serve`, which requires its own.
 pub const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
+/// The runtime login role `dev` creates on its private PostgreSQL (trust
+/// authentication on loopback, so no password).
+pub const DEV_RUNTIME_ROLE: &str = "pesachama_dev";
 /// `dev` listens on loopback only unless told otherwise.
 const DEV_HTTP_ADDR: &str = "127.0.0.1:8080";
 
@@ -47,7 +54,9 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     if !raw.contains_key("DATABASE_URL") {
         let pg = blocking(state_dir, PrivatePostgres::start).await?;
         println!("started private PostgreSQL: {}", pg.url());
-        raw.insert("DATABASE_URL".into(), pg.url().to_owned());
+        raw.insert("DATABASE_OWNER_URL".into(), pg.url().to_owned());
+        let runtime = db::url_for_login(pg.url(), DEV_RUNTIME_ROLE, None)?;
+        raw.insert("DATABASE_URL".into(), runtime);
         postgres = Some(pg);
     }
     let mut redis = None;
@@ -62,9 +71,17 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     raw.entry("PESACHAMA_HTTP_ADDR".into())
         .or_insert_with(|| DEV_HTTP_ADDR.into());
     let settings = Settings::parse_for_fakes(&raw)?;
+    prepare_database(&DatabaseUrls {
+        owner: raw
+            .get("DATABASE_OWNER_URL")
+            .map(|url| url.trim())
+            .filter(|url| !url.is_empty())
+            .map_or_else(|| settings.database_url.clone(), |url| url.into()),
+        runtime: settings.database_url.clone(),
+    })
+    .await?;
 
     let app = Application::build(settings).await?;
-    db::migrate(&app.state().db).await?;
     seed_demo(&app.state().db)
         .await
         .context("cannot seed the demo chama")?;

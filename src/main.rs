@@ -34,7 +34,8 @@ enum Command {
     Serve,
     /// Run a local gateway with private PostgreSQL/Redis, a demo chama and fake providers.
     Dev,
-    /// Apply pending database migrations and exit.
+    /// As the owner (DATABASE_OWNER_URL), apply pending migrations and set up
+    /// the runtime role DATABASE_URL connects as, then exit.
     Migrate,
     /// Check the configuration.
     #[command(subcommand)]
@@ -163,7 +164,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
     match args.command {
         Command::Serve => cli::serve(config::load(file)?).await,
         Command::Dev => cli::dev(config::load_raw(file)?).await,
-        Command::Migrate => cli::migrate(&config::load_database_url(file)?).await,
+        Command::Migrate => cli::migrate(&config::load_database_urls(file)?).await,
         Command::Config(ConfigCommand::Check) => {
             let settings = config::load(file)?;
             for warning in settings.warnings() {

@@ -1,6 +1,18 @@
 //! PostgreSQL plumbing shared by every domain module: the pool, the embedded
 //! migrations, and the helper that turns a named constraint violation into a
 //! domain outcome. Domain SQL lives in the module that owns the table.
+//!
+//! Two roles: migrations run as the owner of the schema (`DATABASE_OWNER_URL`),
+//! the daemon as a runtime role that owns nothing (`DATABASE_URL`); see
+//! [`roles`] and [`schema`].
+
+mod roles;
+mod schema;
+
+pub use roles::{
+    Provisioned, RUNTIME_GROUP, has_owner_powers, provision_runtime_role, url_for_login,
+};
+pub use schema::check_schema;
 
 use std::time::Duration;
 
@@ -26,6 +38,20 @@ pub enum DbError {
     Unreachable(sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the database schema is behind this binary: migration {version} ({description}) \
+         is not applied; run `pesachama migrate`"
+    )]
+    SchemaBehind { version: i64, description: String },
+    #[error(
+        "migration {version} ({description}) applied to the database differs from this \
+         binary's; the two were built from different sources"
+    )]
+    SchemaDiverged { version: i64, description: String },
+    #[error("cannot read the database's catalogue: {0}")]
+    Catalog(sqlx::Error),
+    #[error("cannot set up the runtime role `{role}`: {source}")]
+    RuntimeRole { role: String, source: sqlx::Error },
 }
 
 /// Connects eagerly, so a database that is down is reported at start-up rather

@@ -51,6 +51,18 @@ pub enum Posting {
     AlreadyPosted,
 }
 
+/// Why a posting was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PostingError {
+    /// A line names an account code the chama's chart does not have. The
+    /// caller's transaction holds a half-written entry and must roll back.
+    #[error("chama {chama_id} has no ledger account {code}")]
+    UnknownAccount { chama_id: Uuid, code: i32 },
+    /// The database failed or refused the entry (a broken ledger rule).
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// Posts a balanced entry in the caller's transaction. The database refuses an
 /// unbalanced one at commit; a repeated `key` is a no-op.
 pub async fn post_entry(
@@ -60,7 +72,7 @@ pub async fn post_entry(
     description: &str,
     occurred_at: DateTime<Utc>,
     lines: &[Line],
-) -> Result<Posting, sqlx::Error> {
+) -> Result<Posting, PostingError> {
     let inserted = sqlx::query_scalar!(
         r#"insert into journal_entries (chama_id, idempotency_key, description, occurred_at)
            values ($1, $2, $3, $4)
@@ -77,7 +89,9 @@ pub async fn post_entry(
         return Ok(Posting::AlreadyPosted);
     };
     for line in lines {
-        sqlx::query!(
+        // The insert selects the account by code: an unknown code selects no
+        // row and would silently drop the line.
+        let inserted = sqlx::query!(
             r#"insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amount)
                select $1, $2, id, $4, $5 from ledger_accounts where chama_id = $2 and code = $3"#,
             entry_id,
@@ -88,6 +102,12 @@ pub async fn post_entry(
         )
         .execute(&mut *conn)
         .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(PostingError::UnknownAccount {
+                chama_id,
+                code: line.account_code,
+            });
+        }
     }
     Ok(Posting::Posted(entry_id))
 }

@@ -5,20 +5,30 @@
 //! machine's binaries (state in `.local/test`, reused by the next run) and the
 //! process stops them on exit. Each test gets its own database, cloned from a
 //! template migrated once, and its own Redis key prefix, so tests run in parallel.
+//!
+//! As in production, the template is migrated by the owner (the admin URL) and
+//! the tests and the app connect as a runtime role that owns nothing
+//! ([`RUNTIME_ROLE`]); a test that needs the owner's powers for setup says why
+//! and uses [`TestDb::owner_url`].
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 
 use pesachama::app::{AppState, Application};
 use pesachama::config::{RawSettings, Settings};
-use pesachama::db::MIGRATOR;
+use pesachama::db::{self, MIGRATOR};
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
+use secrecy::SecretString;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Where private test servers keep their data.
 const STATE_DIR: &str = ".local/test";
+/// The login role tests and the app connect as; created in the cluster on first use.
+pub const RUNTIME_ROLE: &str = "pesachama_test_runtime";
+/// Its password: ignored under trust authentication, needed under any other.
+const RUNTIME_PASSWORD: &str = "pesachama-test-runtime";
 
 /// Addresses of the PostgreSQL and Redis the tests use.
 pub struct Servers {
@@ -113,10 +123,17 @@ async fn ensure_template(admin: &mut PgConnection) -> String {
                 let mut conn = PgConnection::connect(&url).await.unwrap();
                 MIGRATOR.run(&mut conn).await.expect("migrations apply");
                 conn.close().await.unwrap();
+                provision_runtime_role(&url).await;
                 admin
                     .execute(format!(r#"alter database "{building}" rename to "{name}""#).as_str())
                     .await
                     .unwrap();
+            }
+            if exists {
+                // Another process (or an earlier run) built the template; the
+                // role is cluster-wide and may be missing on a reused server.
+                let url = with_database(&servers().postgres_admin, &name);
+                provision_runtime_role(&url).await;
             }
             admin
                 .execute("select pg_advisory_unlock(724001)")
@@ -128,10 +145,30 @@ async fn ensure_template(admin: &mut PgConnection) -> String {
         .clone()
 }
 
+/// Creates or updates [`RUNTIME_ROLE`] as `pesachama migrate` would, connected
+/// as the owner to the database at `owner_url`.
+async fn provision_runtime_role(owner_url: &str) {
+    let owner = PgPool::connect(owner_url).await.unwrap();
+    let runtime = SecretString::from(runtime_url(owner_url));
+    db::provision_runtime_role(&owner, &runtime)
+        .await
+        .expect("the runtime role can be provisioned");
+    owner.close().await;
+}
+
+/// `owner_url` with the runtime role's login instead.
+fn runtime_url(owner_url: &str) -> String {
+    db::url_for_login(owner_url, RUNTIME_ROLE, Some(RUNTIME_PASSWORD)).unwrap()
+}
+
 /// A fresh, migrated database, dropped when the value is dropped.
 pub struct TestDb {
     pub name: String,
+    /// Connects as the runtime role, as the daemon does.
     pub url: String,
+    /// Connects as the owner of the schema (the admin). Only for setup the
+    /// daemon may not do itself, each use saying why.
+    pub owner_url: String,
 }
 
 impl TestDb {
@@ -147,12 +184,22 @@ impl TestDb {
             .await
             .unwrap();
         admin.close().await.unwrap();
-        let url = with_database(&servers.postgres_admin, &name);
-        TestDb { name, url }
+        let owner_url = with_database(&servers.postgres_admin, &name);
+        TestDb {
+            name,
+            url: runtime_url(&owner_url),
+            owner_url,
+        }
     }
 
+    /// A pool that connects as the runtime role.
     pub async fn pool(&self) -> PgPool {
         PgPool::connect(&self.url).await.unwrap()
+    }
+
+    /// A pool that connects as the owner; see [`TestDb::owner_url`].
+    pub async fn owner_pool(&self) -> PgPool {
+        PgPool::connect(&self.owner_url).await.unwrap()
     }
 }
 

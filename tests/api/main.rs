@@ -2,8 +2,10 @@
 //! Redis, one fresh database and one Redis key prefix per test.
 
 mod cli;
+mod db_roles;
 mod health;
 mod helpers;
+mod ledger;
 mod operations;
 mod pin_security;
 mod proxy;

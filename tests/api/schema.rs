@@ -2,6 +2,10 @@
 //! `tests/sql/schema_invariants.sql` (unbalanced entries, edits to the audit
 //! log, a receipt booked twice, self-approval...) must fail with its declared
 //! SQLSTATE and constraint, after a fixture of legitimate use commits cleanly.
+//!
+//! These tests connect as the owner of the schema on purpose: the triggers are
+//! the layer that holds even for the owner (a migration, an operator at psql).
+//! What the runtime role may not do at all is tested in `db_roles.rs`.
 
 use sqlx::{Connection, PgConnection};
 
@@ -80,7 +84,7 @@ async fn the_database_refuses_every_attack_in_the_catalogue() {
         cases.len()
     );
     let db = TestDb::new().await;
-    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let mut conn = PgConnection::connect(&db.owner_url).await.unwrap();
     sqlx::raw_sql(&fixture)
         .execute(&mut conn)
         .await
@@ -130,7 +134,7 @@ async fn the_database_refuses_every_attack_in_the_catalogue() {
 #[tokio::test]
 async fn the_audit_log_cannot_be_rewritten_even_by_the_owner() {
     let db = TestDb::new().await;
-    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let mut conn = PgConnection::connect(&db.owner_url).await.unwrap();
     sqlx::query("insert into audit_logs (actor, action) values ('cli', 'chama.create')")
         .execute(&mut conn)
         .await

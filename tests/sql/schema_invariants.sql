@@ -263,6 +263,21 @@ insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amoun
      'd0000000-0000-0000-0000-00000000000d', -1000);
 commit;
 
+-- @case L21 the same, after forging the setting the first version trusted
+-- pesachama.entries_in_tx named the transaction's entries until migration
+-- 20261130000101; any session can set it, so it must no longer count.
+-- @expect PC006 journal_lines_same_transaction
+-- @attack
+begin;
+select set_config('pesachama.entries_in_tx', 'e1000000-0000-0000-0000-000000000004,', true);
+insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amount) values
+    ('e1000000-0000-0000-0000-000000000004', '10000000-0000-0000-0000-000000000001',
+     (select id from ledger_accounts where chama_id = '10000000-0000-0000-0000-000000000001' and code = 1020), null, 1000),
+    ('e1000000-0000-0000-0000-000000000004', '10000000-0000-0000-0000-000000000001',
+     (select id from ledger_accounts where chama_id = '10000000-0000-0000-0000-000000000001' and code = 2000),
+     'd0000000-0000-0000-0000-00000000000d', -1000);
+commit;
+
 -- @case L12 member sub-ledger line without a member
 -- 2000 member savings requires member_user_id.
 -- @expect PC007 journal_lines_member_required

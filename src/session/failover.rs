@@ -499,7 +499,15 @@ impl Inner {
         lease: Duration,
     ) -> Result<LockLoad, StoreError> {
         let (redis, pg) = tokio::join!(self.redis.lock_and_find(id, lease), self.pg_load(id));
-        let pg = pg?;
+        let pg = match (pg, &redis) {
+            (Ok(pg), _) => pg,
+            (Err(error), Ok(LockLoad::Locked { lock, .. })) => {
+                // No answer without PostgreSQL: free the lock for the retry.
+                self.release_redis(id, lock).await;
+                return Err(error);
+            }
+            (Err(error), _) => return Err(error),
+        };
         match redis {
             Ok(LockLoad::Locked { lock, stored }) => {
                 self.redis_ok();

@@ -12,8 +12,17 @@ use crate::seed::{self, GRACE};
 const COPIES: usize = 20;
 
 async fn app_behind(proxy: &ChaosProxy, redis_timeout_ms: &str) -> TestApp {
+    app_with(proxy, redis_timeout_ms, |_| {}).await
+}
+
+async fn app_with(
+    proxy: &ChaosProxy,
+    redis_timeout_ms: &str,
+    adjust: impl FnOnce(&mut pesachama::config::RawSettings),
+) -> TestApp {
     let url = format!("redis://{}", proxy.addr);
     let app = spawn_app_with(|raw| {
+        adjust(raw);
         raw.insert("REDIS_URL".into(), url);
         // Twenty copies of one hop are not a flood from one phone.
         raw.insert("PESACHAMA_USSD_RATE_PER_PHONE".into(), "1000".into());
@@ -73,7 +82,37 @@ async fn twenty_copies_of_a_wrong_pin_hop_count_one_attempt_on_redis() {
     // A patient Redis timeout: a slow reply on a loaded test machine must
     // not fail over mid-test, which would move locks to PostgreSQL while a
     // hop holds one on Redis (the case idempotency keys cover, not locks).
+    // A short session TTL makes the failback window of a starting node
+    // short too, so the hops below take the plain Redis path.
+    let app = app_with(&proxy, "1000", |raw| {
+        raw.insert("PESACHAMA_USSD_SESSION_TTL_SECS".into(), "2".into());
+        raw.insert("PESACHAMA_USSD_RESUME_WINDOW_SECS".into(), "1".into());
+    })
+    .await;
+    for _ in 0..50 {
+        if !app.state.sessions.in_failback_window() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!app.state.sessions.in_failback_window());
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[(None, &["1 Balance"]), (Some("1"), &["Enter your PIN"])])
+        .await;
+    twenty_wrong_pins_count_one(&app, &phone.session).await;
+    assert_eq!(app.state.sessions.active_store(), ActiveStore::Redis);
+    assert!(!app.state.sessions.in_failback_window());
+}
+
+#[tokio::test]
+async fn twenty_copies_of_a_wrong_pin_hop_count_one_attempt_on_redis_in_the_failback_window() {
+    let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
     let app = app_behind(&proxy, "1000").await;
+    assert!(
+        app.state.sessions.in_failback_window(),
+        "a node starts in it"
+    );
     let mut phone = app.phone(GRACE);
     phone
         .walk(&[(None, &["1 Balance"]), (Some("1"), &["Enter your PIN"])])

@@ -26,8 +26,11 @@
 //!    the caller read from Redis. The failure is counted; after
 //!    `failure_threshold` consecutive failures the breaker opens.
 //! 3. **Open breaker.** Everything goes to PostgreSQL (catch-up CAS), without
-//!    trying Redis. A prober PINGs Redis every `probe_interval`; the first
-//!    answer closes the breaker.
+//!    trying Redis. The prober reads Redis's `run_id` every `probe_interval`
+//!    (whatever the breaker): the first answer closes the breaker, and while
+//!    it is closed a probe that fails counts like a failed call, so an idle
+//!    node notices an outage too. A node that starts while Redis does not
+//!    answer starts with the breaker open and the prober connects later.
 //! 4. **Failback window.** Every write that reached PostgreSQL but not Redis
 //!    (rules 2 and 3) leaves Redis stale for that session until the write's
 //!    TTL has passed. Until the last such write has expired, the store is in
@@ -39,18 +42,26 @@
 //!      to Redis with a "raise" script that only ever replaces an older
 //!      version. Redis failing here only extends the window.
 //!    - `delete` removes the session from both.
-//!
-//! Versions never go backwards in either store, and outside the window Redis
-//! holds the newest copy, so the window rules suffice for this node.
-//!
 //! 5. **Restarts and stale snapshots.** The window lives in memory, so a node
 //!    that starts does not know what other nodes wrote to PostgreSQL while
 //!    Redis was away, and a Redis restarted from an older snapshot holds older
 //!    copies of sessions that moved on (the mirror has the newer ones). So the
-//!    store *starts* in the failback window for `failback_on_start` (a full
-//!    session TTL), and the prober reads Redis's `run_id` (`INFO server`):
-//!    when it changes, the window opens again for that long. Either way loads
-//!    compare versions in both stores and an older Redis copy never wins.
+//!    store *starts* in the failback window for `restart_window` (the app
+//!    sets a full session TTL), and when the prober sees a new `run_id` the
+//!    window opens again for that long. Either way loads compare versions in
+//!    both stores and an older Redis copy never wins. The price: for one TTL
+//!    after a start, hops also read and write PostgreSQL.
+//!
+//! Versions never go backwards in either store, and outside the window Redis
+//! holds the newest copy, so the window rules suffice for this node.
+//!
+//! Limits, on purpose: the window is per node. If only one node loses Redis
+//! (a partition), other nodes keep trusting Redis and can read a copy that node
+//! advanced on PostgreSQL; with a real Redis outage every node sees it and
+//! opens. A hop in flight in the few milliseconds between a Redis save and its
+//! mirror flush, when Redis dies, is covered by the catch-up CAS, not by
+//! strict CAS: two hops of one session racing at exactly that moment could
+//! both be accepted.
 //!
 //! # The hop lock
 //!
@@ -74,10 +85,10 @@
 //!   (rule 2 does that for plain loads): a lock there would not exclude a
 //!   hop holding one on Redis, and a slow reply under load is no outage. It
 //!   counts towards the breaker and the hop tries again; once the breaker is
-//!   open, locks are taken on PostgreSQL. A save
-//!   that then goes to the other store (Redis failed, or the breaker closed
-//!   meanwhile) releases the lock with a separate call, best effort; if that
-//!   fails the lease expires by itself. While the two stores disagree (a hop
+//!   open, locks are taken on PostgreSQL. A save that then goes to the other
+//!   store (Redis failed, or the breaker closed meanwhile) releases the lock
+//!   with a separate call, best effort; if that fails the lease expires by
+//!   itself. While the two stores disagree (a hop
 //!   locked on Redis just before it died, a duplicate locked on PostgreSQL),
 //!   the locks do not exclude each other: the catch-up CAS still lets only one
 //!   of the two saves win, and effects outside the session rely on their

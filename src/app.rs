@@ -14,19 +14,19 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::{Providers, Settings};
 use crate::menu::Menus;
 use crate::mpesa::{self, DarajaClient, FakeDaraja};
 use crate::ops;
-use crate::session::{FailoverStore, PgStore, RedisStore};
+use crate::session::{FailoverStore, PgStore, RedisStore, SessionSettings};
 use crate::sms::{self, FakeSms, SmsClient};
+use crate::supervisor::Supervisor;
 use crate::ussd::{BoundedLabels, RateLimits};
 use crate::{api, db, telemetry};
 
@@ -35,6 +35,11 @@ use crate::{api, db, telemetry};
 const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
 /// Time allowed to open a Redis connection.
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest pause between the connection manager's retries, in ms. Without
+/// it the crate's back-off (factor 100 over a one-second base) waits a
+/// minute before its second retry, which held the start for that long when
+/// Redis was down.
+const REDIS_RETRY_MAX_DELAY_MS: u64 = 200;
 
 /// Handles shared by every request and task. Cheap to clone.
 #[derive(Clone)]
@@ -51,9 +56,8 @@ impl Deref for AppState {
 pub struct App {
     /// The system of record.
     pub db: PgPool,
-    /// Session store and hot data; reconnects by itself after an outage.
-    pub redis: ConnectionManager,
-    /// USSD sessions: Redis first, PostgreSQL behind it.
+    /// USSD sessions: Redis first, PostgreSQL behind it. Holds the Redis
+    /// connection, which may come only after the start (Redis down).
     pub sessions: FailoverStore,
     /// Africa's Talking SMS (real or the in-process fake).
     pub sms: Arc<dyn SmsClient>,
@@ -87,7 +91,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to PostgreSQL and Redis and binds both listeners.
+    /// Connects to PostgreSQL and Redis and binds both listeners. Redis not
+    /// answering is no reason to refuse the start: sessions are served from
+    /// PostgreSQL and the prober connects when Redis is back.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let metrics = telemetry::metrics_handle();
         // Bad menus refuse the start before anything is connected or bound.
@@ -98,18 +104,26 @@ impl Application {
         )
         .map_err(|report| anyhow::anyhow!("the USSD menus fail their check:\n{report}"))?;
         let db = db::connect(&settings.database_url).await?;
-        let redis = connect_redis(&settings).await?;
         let http = TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let admin = TcpListener::bind(settings.admin_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.admin_addr))?;
+        let session_settings = SessionSettings {
+            // Rule 5 of `session`: a starting node compares both stores for
+            // a full session TTL.
+            restart_window: settings.ussd.session_ttl,
+            ..settings.sessions.clone()
+        };
         let sessions = FailoverStore::new(
-            RedisStore::new(redis.clone(), settings.redis_prefix.clone()),
+            redis_store(&settings)?,
             PgStore::new(db.clone()),
-            settings.sessions.clone(),
+            session_settings,
         );
+        if let Err(error) = sessions.connect_redis().await {
+            tracing::warn!(%error, "Redis is unreachable; serving sessions from PostgreSQL until it answers");
+        }
         let sms = sms::client_for(&settings.providers)?;
         let daraja = mpesa::client_for(
             &settings.providers,
@@ -117,7 +131,6 @@ impl Application {
         )?;
         let state = AppState(Arc::new(App {
             db,
-            redis,
             sessions,
             sms: sms.client,
             fake_sms: sms.fake,
@@ -156,25 +169,27 @@ impl Application {
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting, lets
-    /// in-flight requests and tasks finish within the drain deadline, and returns.
+    /// in-flight requests and tasks finish within the drain deadline, and
+    /// returns. A background task or listener that stops early (or panics)
+    /// stops the node the same way and makes this return an error naming it.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let deadline = self.state.settings.shutdown_deadline;
-        let tasks = TaskTracker::new();
+        let mut tasks = Supervisor::new();
         // Session tasks (mirror, prober, sweeper) stop on the same token and
         // the mirror flushes what it holds within the drain deadline.
         self.state.sessions.start(&tasks, shutdown.child_token());
-        tasks.spawn(reload_menus_on_sighup(
-            self.state.clone(),
-            shutdown.child_token(),
-        ));
-        tasks.spawn(forget_idle_rate_limits(
-            self.state.clone(),
-            shutdown.child_token(),
-        ));
-        tasks.spawn(ops::purge_old_keys(
-            self.state.db.clone(),
-            shutdown.child_token(),
-        ));
+        tasks.spawn(
+            "menu reloader",
+            reload_menus_on_sighup(self.state.clone(), shutdown.child_token()),
+        );
+        tasks.spawn(
+            "rate-limit sweeper",
+            forget_idle_rate_limits(self.state.clone(), shutdown.child_token()),
+        );
+        tasks.spawn(
+            "idempotency key purge",
+            ops::purge_old_keys(self.state.db.clone(), shutdown.child_token()),
+        );
         let public = api::router(self.state.clone());
         let metrics = self.metrics.clone();
         let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));
@@ -185,30 +200,38 @@ impl Application {
             "gateway listening"
         );
         let stop = shutdown.clone();
-        tasks.spawn(async move {
+        tasks.spawn("public listener", async move {
             // Peer addresses feed the USSD source allow-list and rate limit.
             let service = public.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(self.http, service)
+            let served = axum::serve(self.http, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
-                .await
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "public listener failed");
+            }
         });
         let stop = shutdown.clone();
-        tasks.spawn(async move {
-            axum::serve(self.admin, admin)
+        tasks.spawn("admin listener", async move {
+            let served = axum::serve(self.admin, admin)
                 .with_graceful_shutdown(stop.cancelled_owned())
-                .await
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "admin listener failed");
+            }
         });
-        tasks.close();
 
-        shutdown.cancelled().await;
+        let watched = tasks.watch(&shutdown).await;
         tracing::info!(
             deadline_secs = deadline.as_secs(),
             "shutting down, draining"
         );
-        if tokio::time::timeout(deadline, tasks.wait()).await.is_err() {
+        let drained = tasks.drain(deadline).await;
+        if let Ok(false) = drained {
             tracing::warn!("drain deadline passed with work still running; exiting anyway");
         }
         self.state.db.close().await;
+        watched?;
+        drained?;
         tracing::info!("shutdown complete");
         Ok(())
     }
@@ -259,16 +282,21 @@ fn mpesa_callback_token(providers: &Providers) -> SecretString {
     }
 }
 
-async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionManager> {
+/// The Redis session store, not connected yet: a URL that cannot be parsed
+/// refuses the start, a Redis that does not answer does not.
+fn redis_store(settings: &Settings) -> anyhow::Result<RedisStore> {
     let client = redis::Client::open(settings.redis_url.expose_secret())
         .context("REDIS_URL is not a usable Redis URL")?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(REDIS_CONNECT_TIMEOUT)
         .set_response_timeout(REDIS_RESPONSE_TIMEOUT)
+        .set_max_delay(REDIS_RETRY_MAX_DELAY_MS)
         .set_number_of_retries(2);
-    ConnectionManager::new_with_config(client, config)
-        .await
-        .context("cannot reach Redis")
+    Ok(RedisStore::unconnected(
+        client,
+        config,
+        settings.redis_prefix.clone(),
+    ))
 }
 
 /// Resolves when SIGINT or SIGTERM arrives.

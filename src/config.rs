@@ -30,6 +30,7 @@
 //! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
 //! | `PESACHAMA_SESSION_FAILURE_THRESHOLD` | consecutive Redis failures before sessions fail over | `3` |
 //! | `PESACHAMA_SESSION_MIRROR_FLUSH_MS` | how long session writes gather before the PostgreSQL mirror writes them | `50` |
+//! | `PESACHAMA_SESSION_LOCK_PATIENCE_MS` | how long a repeated hop waits for the copy holding the session's lock | `250` |
 //! | `MPESA_API_URL` | Daraja base URL | required |
 //! | `MPESA_CONSUMER_KEY`, `MPESA_CONSUMER_SECRET` | Daraja app credentials | required |
 //! | `MPESA_SHORTCODE` | paybill / store number (5-7 digits) | required |
@@ -98,6 +99,7 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
     "PESACHAMA_SESSION_FAILURE_THRESHOLD",
     "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
+    "PESACHAMA_SESSION_LOCK_PATIENCE_MS",
     "MPESA_API_URL",
     "MPESA_CONSUMER_KEY",
     "MPESA_CONSUMER_SECRET",
@@ -724,10 +726,23 @@ fn session_settings(c: &mut Checker<'_>) -> crate::session::SessionSettings {
             "must be between 1 and 1000",
         );
     }
+    let patience_ms = c.parsed(
+        "PESACHAMA_SESSION_LOCK_PATIENCE_MS",
+        defaults.lock_patience.as_millis() as u64,
+        "a number of milliseconds",
+    );
+    // Within the lock's lease: past it the wait would end by expiry anyway.
+    if !(1..=defaults.lock_lease.as_millis() as u64).contains(&patience_ms) {
+        c.fail(
+            "PESACHAMA_SESSION_LOCK_PATIENCE_MS",
+            "must be between 1 and 2000",
+        );
+    }
     crate::session::SessionSettings {
         redis_timeout: Duration::from_millis(timeout_ms),
         failure_threshold,
         mirror_flush: Duration::from_millis(flush_ms),
+        lock_patience: Duration::from_millis(patience_ms),
         ..defaults
     }
 }

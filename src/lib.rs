@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: settings from the environment and an optional TOML file, checked once.
 //! - [`app`]: shared state, listeners, background tasks, the shutdown path.
+//! - [`supervisor`]: background tasks under watch; one that stops stops the node.
 //! - [`api`]: the public HTTP router, its layers and the `ApiError` edge type.
 //! - [`telemetry`]: logs, the Prometheus recorder, HTTP metrics.
 //! - [`db`]: the PostgreSQL pool, embedded migrations, constraint helpers.
@@ -39,6 +40,7 @@ pub mod phone;
 pub mod session;
 pub mod sim;
 pub mod sms;
+pub mod supervisor;
 pub mod telemetry;
 pub mod user;
 pub mod ussd;

@@ -7,17 +7,16 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use super::mirror::{self, Mirror};
 use super::postgres::{DEFAULT_SWEEP_INTERVAL, PgStore, run_sweeper};
 use super::redis::{DEFAULT_REDIS_TIMEOUT, RedisStore};
 use super::{
-    BoxFuture, STORE_ACTIVE, STORE_ERRORS, STORE_FAILOVERS, Saved, SessionId, SessionStore,
-    StoreError, Stored, check_data, describe_metrics,
+    BoxFuture, HopLock, LockLoad, Locked, STORE_ACTIVE, STORE_ERRORS, STORE_FAILOVERS, Saved,
+    SessionId, SessionStore, StoreError, Stored, check_data, describe_metrics, load_locked,
 };
+use crate::supervisor::Supervisor;
 
 /// Tuning of the failover store. `Default` gives the production values.
 #[derive(Debug, Clone)]
@@ -36,6 +35,15 @@ pub struct SessionSettings {
     pub mirror_batch: usize,
     /// How often expired PostgreSQL rows are swept.
     pub sweep_interval: Duration,
+    /// How long a hop lock lasts if its holder never releases it (a crash).
+    pub lock_lease: Duration,
+    /// How long a hop waits for a lock another hop holds.
+    pub lock_patience: Duration,
+    /// How long the store stays in the failback window after it starts and
+    /// after Redis restarts (rule 5): a full session TTL, which
+    /// `Application::build` sets. Zero (the default) trusts Redis at once,
+    /// for tools and tests that know no other node wrote to PostgreSQL.
+    pub restart_window: Duration,
 }
 
 /// Three failures in a row: one slow reply is noise, three is an outage.
@@ -51,6 +59,13 @@ pub const DEFAULT_MIRROR_FLUSH: Duration = Duration::from_millis(50);
 pub const DEFAULT_MIRROR_CAPACITY: usize = 20_000;
 /// Sessions per mirror statement.
 pub const DEFAULT_MIRROR_BATCH: usize = 1_000;
+/// A hop takes milliseconds, and one on PostgreSQL under load tens of them;
+/// two seconds frees a crashed node's lock before the member, reading the
+/// screen, sends the next hop.
+pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(2);
+/// A waiting duplicate answers within about a quarter of a second, well
+/// inside the few seconds Africa's Talking waits for an answer.
+pub const DEFAULT_LOCK_PATIENCE: Duration = Duration::from_millis(250);
 /// Sessions remembered as deleted while Redis was away (see `deleted`).
 const DELETED_CAPACITY: usize = 10_000;
 
@@ -64,6 +79,9 @@ impl Default for SessionSettings {
             mirror_capacity: DEFAULT_MIRROR_CAPACITY,
             mirror_batch: DEFAULT_MIRROR_BATCH,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            lock_lease: DEFAULT_LOCK_LEASE,
+            lock_patience: DEFAULT_LOCK_PATIENCE,
+            restart_window: Duration::ZERO,
         }
     }
 }
@@ -92,6 +110,9 @@ struct Inner {
     /// surely expired. In the failback window such a session stays deleted
     /// even though Redis still has it.
     deleted: Mutex<HashMap<String, u64>>,
+    /// The Redis `run_id` the prober saw last; a new one means Redis
+    /// restarted, possibly from an older snapshot (rule 5).
+    run_id: Mutex<Option<String>>,
 }
 
 /// Breaker state and the failback window. All atomics: a hop never waits on
@@ -108,8 +129,6 @@ struct Breaker {
     pg_only_until: AtomicU64,
     /// Longest TTL seen in a save, for how long a delete must be remembered.
     longest_ttl: AtomicU64,
-    /// Wakes the prober when the breaker opens.
-    wake_prober: Notify,
     /// Origin of the millisecond clock above.
     epoch: Instant,
 }
@@ -145,6 +164,7 @@ impl FailoverStore {
         metrics::counter!(STORE_FAILOVERS, "to" => "postgres").increment(0);
         metrics::counter!(STORE_FAILOVERS, "to" => "redis").increment(0);
         let redis = redis.with_timeout(settings.redis_timeout);
+        let restart_ms = u64::try_from(settings.restart_window.as_millis()).unwrap_or(u64::MAX);
         FailoverStore {
             inner: Arc::new(Inner {
                 redis,
@@ -155,34 +175,41 @@ impl FailoverStore {
                     open: AtomicBool::new(false),
                     failures: AtomicU32::new(0),
                     opened_at: AtomicU64::new(0),
-                    pg_only_until: AtomicU64::new(0),
-                    longest_ttl: AtomicU64::new(0),
-                    wake_prober: Notify::new(),
+                    // Rule 5: a node starts in the failback window.
+                    pg_only_until: AtomicU64::new(restart_ms),
+                    longest_ttl: AtomicU64::new(restart_ms),
                     epoch: Instant::now(),
                 },
                 deleted: Mutex::new(HashMap::new()),
+                run_id: Mutex::new(None),
             }),
         }
     }
 
     /// Starts the mirror writer, the Redis prober and the expired-row sweeper
-    /// on `tasks`; they stop when `shutdown` is cancelled (the mirror writes
-    /// what it holds first).
-    pub fn start(&self, tasks: &TaskTracker, shutdown: CancellationToken) {
+    /// under `tasks`; they stop when `shutdown` is cancelled (the mirror
+    /// writes what it holds first).
+    pub fn start(&self, tasks: &Supervisor, shutdown: CancellationToken) {
         let inner = &self.inner;
-        tasks.spawn(mirror::run(
-            inner.mirror.clone(),
-            inner.pg.pool().clone(),
-            inner.settings.mirror_flush,
-            inner.settings.mirror_batch,
-            shutdown.clone(),
-        ));
-        tasks.spawn(probe(inner.clone(), shutdown.clone()));
-        tasks.spawn(run_sweeper(
-            inner.pg.pool().clone(),
-            inner.settings.sweep_interval,
-            shutdown,
-        ));
+        tasks.spawn(
+            "session mirror",
+            mirror::run(
+                inner.mirror.clone(),
+                inner.pg.pool().clone(),
+                inner.settings.mirror_flush,
+                inner.settings.mirror_batch,
+                shutdown.clone(),
+            ),
+        );
+        tasks.spawn("redis prober", probe(inner.clone(), shutdown.clone()));
+        tasks.spawn(
+            "session sweeper",
+            run_sweeper(
+                inner.pg.pool().clone(),
+                inner.settings.sweep_interval,
+                shutdown,
+            ),
+        );
     }
 
     /// [`FailoverStore::new`] then [`FailoverStore::start`].
@@ -190,12 +217,41 @@ impl FailoverStore {
         redis: RedisStore,
         pg: PgStore,
         settings: SessionSettings,
-        tasks: &TaskTracker,
+        tasks: &Supervisor,
         shutdown: CancellationToken,
     ) -> FailoverStore {
         let store = FailoverStore::new(redis, pg, settings);
         store.start(tasks, shutdown);
         store
+    }
+
+    /// Connects to Redis if not connected yet. When Redis does not answer,
+    /// the breaker opens at once, so sessions go straight to PostgreSQL and
+    /// the prober connects when Redis is back.
+    pub async fn connect_redis(&self) -> Result<(), StoreError> {
+        let connected = self.inner.redis.connect().await;
+        if let Err(error) = &connected {
+            metrics::counter!(STORE_ERRORS, "store" => "redis", "op" => "probe").increment(1);
+            self.inner.open(error, "connect");
+        }
+        connected
+    }
+
+    /// Takes the session's hop lock and loads it, waiting while another hop
+    /// holds it, within the configured patience (see the module doc).
+    pub async fn load_locked(&self, id: &SessionId) -> Result<Locked, StoreError> {
+        let settings = &self.inner.settings;
+        load_locked(self, id, settings.lock_lease, settings.lock_patience).await
+    }
+
+    /// Is Redis answering now? One PING under the store's timeout.
+    pub async fn redis_answers(&self) -> bool {
+        self.inner.redis.ping().await.is_ok()
+    }
+
+    /// The Redis connection, once there is one (for tests and tools).
+    pub fn redis_connection(&self) -> Option<::redis::aio::ConnectionManager> {
+        self.inner.redis.connection()
     }
 
     /// The store serving session traffic now.
@@ -239,6 +295,12 @@ impl Inner {
             tracing::debug!(%error, op, "redis session call failed; answered from postgres");
             return;
         }
+        self.open(error, op);
+    }
+
+    /// Opens the breaker: all session traffic to PostgreSQL until a probe
+    /// answers.
+    fn open(&self, error: &StoreError, op: &'static str) {
         if self
             .breaker
             .open
@@ -251,8 +313,28 @@ impl Inner {
             metrics::gauge!(STORE_ACTIVE, "store" => "redis").set(0.0);
             metrics::gauge!(STORE_ACTIVE, "store" => "postgres").set(1.0);
             metrics::counter!(STORE_FAILOVERS, "to" => "postgres").increment(1);
-            tracing::warn!(%error, op, failures, "session store failed over to postgres");
-            self.breaker.wake_prober.notify_one();
+            tracing::warn!(%error, op, "session store failed over to postgres");
+        }
+    }
+
+    /// Notes the `run_id` a probe saw. A different one than before means
+    /// Redis restarted and may hold older copies than PostgreSQL (a snapshot
+    /// from before the sessions moved on): open the failback window for a
+    /// full `restart_window` (rule 5).
+    fn saw_run_id(&self, run_id: String) {
+        let mut known = self.run_id.lock().unwrap_or_else(|e| e.into_inner());
+        let restarted = known.as_ref().is_some_and(|old| *old != run_id);
+        *known = Some(run_id);
+        drop(known);
+        if restarted {
+            let longest_ttl =
+                Duration::from_millis(self.breaker.longest_ttl.load(Ordering::Relaxed));
+            let window = self.settings.restart_window.max(longest_ttl);
+            self.breaker.mark_pg_only(window);
+            tracing::warn!(
+                window_secs = window.as_secs(),
+                "redis restarted (new run_id); sessions are compared with postgres until the window ends"
+            );
         }
     }
 
@@ -350,13 +432,97 @@ impl Inner {
             // A corrupt Redis copy does not matter when PostgreSQL has one.
             Err(_) => None,
         };
+        Ok(self.newest(id, redis, pg))
+    }
+
+    /// The copy to believe in the failback window: the higher version, and
+    /// none when the session was deleted on PostgreSQL while Redis was away.
+    fn newest(&self, id: &SessionId, redis: Option<Stored>, pg: Option<Stored>) -> Option<Stored> {
         if pg.is_none() && redis.is_some() && self.recently_deleted(id) {
-            return Ok(None);
+            return None;
         }
-        Ok(match (redis, pg) {
+        match (redis, pg) {
             (Some(r), Some(p)) => Some(if r.version > p.version { r } else { p }),
             (r, p) => r.or(p),
-        })
+        }
+    }
+
+    async fn pg_lock_load(&self, id: &SessionId, lease: Duration) -> Result<LockLoad, StoreError> {
+        self.pg
+            .lock_and_find(id, lease)
+            .await
+            .map_err(|e| self.pg_failed("load", e))
+    }
+
+    /// [`SessionStore::lock_load`] under the failover rules: the lock is taken
+    /// on the store the load is served from (Redis in the window).
+    async fn lock_load(&self, id: &SessionId, lease: Duration) -> Result<LockLoad, StoreError> {
+        if self.breaker.is_open() {
+            return self.pg_lock_load(id, lease).await;
+        }
+        if self.breaker.in_window() {
+            return self.window_lock_load(id, lease).await;
+        }
+        match self.redis.lock_and_find(id, lease).await {
+            Ok(locked) => {
+                self.redis_ok();
+                Ok(locked)
+            }
+            Err(error) if error.is_redis_unavailable() => self.lock_failed(id, lease, &error).await,
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A Redis lock call failed. Unlike a load, it is not answered from
+    /// PostgreSQL while the breaker is closed: a lock there would not exclude
+    /// a hop holding one on Redis (a timeout under load is not an outage).
+    /// The failure counts towards the breaker and the caller tries again;
+    /// once the breaker is open, locks are taken on PostgreSQL.
+    async fn lock_failed(
+        &self,
+        id: &SessionId,
+        lease: Duration,
+        error: &StoreError,
+    ) -> Result<LockLoad, StoreError> {
+        self.redis_failed("load", error);
+        if self.breaker.is_open() {
+            self.pg_lock_load(id, lease).await
+        } else {
+            Ok(LockLoad::Busy)
+        }
+    }
+
+    /// Failback window: the lock on Redis, the newest copy of both stores.
+    async fn window_lock_load(
+        &self,
+        id: &SessionId,
+        lease: Duration,
+    ) -> Result<LockLoad, StoreError> {
+        let (redis, pg) = tokio::join!(self.redis.lock_and_find(id, lease), self.pg_load(id));
+        let pg = match (pg, &redis) {
+            (Ok(pg), _) => pg,
+            (Err(error), Ok(LockLoad::Locked { lock, .. })) => {
+                // No answer without PostgreSQL: free the lock for the retry.
+                self.release_redis(id, lock).await;
+                return Err(error);
+            }
+            (Err(error), _) => return Err(error),
+        };
+        match redis {
+            Ok(LockLoad::Locked { lock, stored }) => {
+                self.redis_ok();
+                let stored = self.newest(id, stored, pg);
+                Ok(LockLoad::Locked { lock, stored })
+            }
+            Ok(LockLoad::Busy) => {
+                self.redis_ok();
+                Ok(LockLoad::Busy)
+            }
+            Err(error) if error.is_redis_unavailable() => self.lock_failed(id, lease, &error).await,
+            Err(error) if pg.is_none() => Err(error),
+            // A corrupt Redis copy does not matter when PostgreSQL has one.
+            Err(_) => self.pg_lock_load(id, lease).await,
+        }
     }
 
     /// A save Redis could not take: decided by PostgreSQL alone.
@@ -366,10 +532,17 @@ impl Inner {
         data: &str,
         expected: Option<u64>,
         ttl: Duration,
+        lock: Option<&HopLock>,
     ) -> Result<Saved, StoreError> {
         let saved = self
             .pg
-            .catch_up(id, data, expected, ttl)
+            .catch_up(
+                id,
+                data,
+                expected,
+                ttl,
+                held_on(lock, ActiveStore::Postgres),
+            )
             .await
             .map_err(|e| self.pg_failed("save", e))?;
         if let Saved::Saved { .. } = saved {
@@ -379,12 +552,16 @@ impl Inner {
         Ok(saved)
     }
 
+    /// Saves under the failover rules and releases `lock`: in the same call
+    /// when the save goes to the store holding it, else with a call of its
+    /// own (or, when Redis is down, by letting it expire).
     async fn save(
         &self,
         id: &SessionId,
         data: &str,
         expected: Option<u64>,
         ttl: Duration,
+        lock: Option<&HopLock>,
     ) -> Result<Saved, StoreError> {
         check_data(data)?;
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -392,26 +569,30 @@ impl Inner {
             .longest_ttl
             .fetch_max(ttl_ms, Ordering::Relaxed);
         if self.breaker.is_open() {
-            return self.pg_save(id, data, expected, ttl).await;
+            // A lock on Redis is left to expire: Redis is not answering.
+            return self.pg_save(id, data, expected, ttl, lock).await;
         }
         if self.breaker.in_window() {
-            return self.window_save(id, data, expected, ttl).await;
+            return self.window_save(id, data, expected, ttl, lock).await;
         }
-        match self.redis.cas(id, data, expected, ttl).await {
-            Ok(Saved::Saved { version }) => {
+        let redis_lock = held_on(lock, ActiveStore::Redis);
+        match self.redis.cas(id, data, expected, ttl, redis_lock).await {
+            Ok(saved) => {
                 self.redis_ok();
-                let expires_at = chrono::Utc::now()
-                    + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-                self.mirror.upsert(id, data, version, expires_at);
-                Ok(Saved::Saved { version })
-            }
-            Ok(Saved::Conflict) => {
-                self.redis_ok();
-                Ok(Saved::Conflict)
+                if let Saved::Saved { version } = saved {
+                    let expires_at = chrono::Utc::now()
+                        + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+                    self.mirror.upsert(id, data, version, expires_at);
+                }
+                if let Some(lock) = held_on(lock, ActiveStore::Postgres) {
+                    // Locked while the breaker was open; it closed since.
+                    self.release_pg(id, lock).await;
+                }
+                Ok(saved)
             }
             Err(error) if error.is_redis_unavailable() => {
                 self.redis_failed("save", &error);
-                self.pg_save(id, data, expected, ttl).await
+                self.pg_save(id, data, expected, ttl, lock).await
             }
             Err(error) => Err(error),
         }
@@ -425,17 +606,23 @@ impl Inner {
         data: &str,
         expected: Option<u64>,
         ttl: Duration,
+        lock: Option<&HopLock>,
     ) -> Result<Saved, StoreError> {
+        let pg_lock = held_on(lock, ActiveStore::Postgres);
+        let redis_lock = held_on(lock, ActiveStore::Redis);
         let saved = self
             .pg
-            .catch_up(id, data, expected, ttl)
+            .catch_up(id, data, expected, ttl, pg_lock)
             .await
             .map_err(|e| self.pg_failed("save", e))?;
         let Saved::Saved { version } = saved else {
+            if let Some(lock) = redis_lock {
+                self.release_redis(id, lock).await;
+            }
             return Ok(saved);
         };
         self.forget_deleted(id);
-        match self.redis.raise(id, data, version, ttl).await {
+        match self.redis.raise(id, data, version, ttl, redis_lock).await {
             Ok(_) => self.redis_ok(),
             Err(error) => {
                 if error.is_redis_unavailable() {
@@ -445,6 +632,33 @@ impl Inner {
             }
         }
         Ok(saved)
+    }
+
+    /// Releases a lock without saving; a lock on a Redis that is not
+    /// answering is left to expire.
+    async fn unlock(&self, id: &SessionId, lock: &HopLock) {
+        match lock.held_on {
+            ActiveStore::Redis if !self.breaker.is_open() => self.release_redis(id, lock).await,
+            ActiveStore::Redis => {}
+            ActiveStore::Postgres => self.release_pg(id, lock).await,
+        }
+    }
+
+    /// Best effort: a lock that cannot be released expires by itself.
+    async fn release_redis(&self, id: &SessionId, lock: &HopLock) {
+        match self.redis.release(id, lock).await {
+            Ok(()) => self.redis_ok(),
+            Err(error) if error.is_redis_unavailable() => self.redis_failed("unlock", &error),
+            Err(error) => tracing::warn!(%error, "cannot release a session lock in redis"),
+        }
+    }
+
+    /// Best effort, as [`Inner::release_redis`].
+    async fn release_pg(&self, id: &SessionId, lock: &HopLock) {
+        if let Err(error) = self.pg.release(id, lock).await {
+            let error = self.pg_failed("unlock", error);
+            tracing::warn!(%error, "cannot release a session lock in postgres");
+        }
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
@@ -487,28 +701,48 @@ impl Inner {
     }
 }
 
-/// While the breaker is open, PINGs Redis every `probe_interval` and closes
-/// the breaker at the first answer.
+/// Every `probe_interval`: connects to Redis if the node started without it,
+/// reads its `run_id` (a new one opens the failback window, rule 5), closes
+/// the breaker when Redis answers and counts a failure when it does not, so
+/// an idle node notices an outage as a busy one does.
 async fn probe(inner: Arc<Inner>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(inner.settings.probe_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if !inner.breaker.is_open() {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = inner.breaker.wake_prober.notified() => continue,
-            }
-        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(inner.settings.probe_interval) => {}
+            _ = tick.tick() => {}
         }
-        match inner.redis.ping().await {
-            Ok(()) => inner.close(),
-            Err(error) => {
+        let answer = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            answer = probe_once(&inner) => answer,
+        };
+        match answer {
+            Ok(run_id) => {
+                inner.saw_run_id(run_id);
+                if inner.breaker.is_open() {
+                    inner.close();
+                } else {
+                    inner.redis_ok();
+                }
+            }
+            Err(error) if inner.breaker.is_open() => {
                 metrics::counter!(STORE_ERRORS, "store" => "redis", "op" => "probe").increment(1);
                 tracing::debug!(%error, "redis still unavailable for sessions");
             }
+            Err(error) => inner.redis_failed("probe", &error),
         }
     }
+}
+
+async fn probe_once(inner: &Inner) -> Result<String, StoreError> {
+    inner.redis.connect().await?;
+    inner.redis.run_id().await
+}
+
+/// `lock` if it lives on `store`.
+fn held_on(lock: Option<&HopLock>, store: ActiveStore) -> Option<&HopLock> {
+    lock.filter(|lock| lock.held_on == store)
 }
 
 impl SessionStore for FailoverStore {
@@ -523,10 +757,41 @@ impl SessionStore for FailoverStore {
         expected: Option<u64>,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Saved, StoreError>> {
-        Box::pin(self.inner.save(id, data, expected, ttl))
+        Box::pin(self.inner.save(id, data, expected, ttl, None))
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.inner.delete(id))
+    }
+
+    fn lock_load<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<LockLoad, StoreError>> {
+        Box::pin(self.inner.lock_load(id, lease))
+    }
+
+    fn save_unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a str,
+        expected: Option<u64>,
+        ttl: Duration,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<Saved, StoreError>> {
+        Box::pin(async move { self.inner.save(id, data, expected, ttl, Some(&lock)).await })
+    }
+
+    /// Best effort: never fails, a lock that cannot be released expires.
+    fn unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.inner.unlock(id, &lock).await;
+            Ok(())
+        })
     }
 }

@@ -26,8 +26,11 @@
 //!    the caller read from Redis. The failure is counted; after
 //!    `failure_threshold` consecutive failures the breaker opens.
 //! 3. **Open breaker.** Everything goes to PostgreSQL (catch-up CAS), without
-//!    trying Redis. A prober PINGs Redis every `probe_interval`; the first
-//!    answer closes the breaker.
+//!    trying Redis. The prober reads Redis's `run_id` every `probe_interval`
+//!    (whatever the breaker): the first answer closes the breaker, and while
+//!    it is closed a probe that fails counts like a failed call, so an idle
+//!    node notices an outage too. A node that starts while Redis does not
+//!    answer starts with the breaker open and the prober connects later.
 //! 4. **Failback window.** Every write that reached PostgreSQL but not Redis
 //!    (rules 2 and 3) leaves Redis stale for that session until the write's
 //!    TTL has passed. Until the last such write has expired, the store is in
@@ -39,6 +42,15 @@
 //!      to Redis with a "raise" script that only ever replaces an older
 //!      version. Redis failing here only extends the window.
 //!    - `delete` removes the session from both.
+//! 5. **Restarts and stale snapshots.** The window lives in memory, so a node
+//!    that starts does not know what other nodes wrote to PostgreSQL while
+//!    Redis was away, and a Redis restarted from an older snapshot holds older
+//!    copies of sessions that moved on (the mirror has the newer ones). So the
+//!    store *starts* in the failback window for `restart_window` (the app
+//!    sets a full session TTL), and when the prober sees a new `run_id` the
+//!    window opens again for that long. Either way loads compare versions in
+//!    both stores and an older Redis copy never wins. The price: for one TTL
+//!    after a start, hops also read and write PostgreSQL.
 //!
 //! Versions never go backwards in either store, and outside the window Redis
 //! holds the newest copy, so the window rules suffice for this node.
@@ -51,12 +63,49 @@
 //! strict CAS: two hops of one session racing at exactly that moment could
 //! both be accepted.
 //!
+//! # The hop lock
+//!
+//! Compare-and-set keeps the *session* consistent, but a hop's actions run
+//! between its load and its save: two copies of one hop (Africa's Talking
+//! repeats a slow hop) would both decode as new input and both act. So a hop
+//! holds the session's lock from load to save ([`SessionStore::lock_load`],
+//! [`SessionStore::save_unlock`]); a copy that finds it held waits, then
+//! loads what the first saved and decodes a repeat ([`load_locked`]).
+//!
+//! - **Redis:** a key `{prefix}ussd-lock:{id}` holding a random owner token,
+//!   with a short expiry (`lock_lease`). Lock-and-load is one script (take the
+//!   key if free, return the session), save-and-unlock another (CAS, then
+//!   delete the key if the token is still ours): the two calls a hop made
+//!   before, so the lock costs no round trip.
+//! - **PostgreSQL:** the same lease as columns of the session row, taken and
+//!   read in one statement and released by the save (see the migration
+//!   `20261130000401_ussd_session_hop_locks.sql` for why not a row lock).
+//! - **Failover:** the lock lives where the breaker points. A failed Redis
+//!   lock call is not answered from PostgreSQL while the breaker is closed
+//!   (rule 2 does that for plain loads): a lock there would not exclude a
+//!   hop holding one on Redis, and a slow reply under load is no outage. It
+//!   counts towards the breaker and the hop tries again; once the breaker is
+//!   open, locks are taken on PostgreSQL. A save that then goes to the other
+//!   store (Redis failed, or the breaker closed meanwhile) releases the lock
+//!   with a separate call, best effort; if that fails the lease expires by
+//!   itself. While the two stores disagree (a hop
+//!   locked on Redis just before it died, a duplicate locked on PostgreSQL),
+//!   the locks do not exclude each other: the catch-up CAS still lets only one
+//!   of the two saves win, and effects outside the session rely on their
+//!   idempotency keys.
+//! - **Bounds:** a waiting copy retries for at most `lock_patience` (Africa's
+//!   Talking waits a few seconds for an answer; we answer well within), then
+//!   answers from the stored session without acting. A lease longer than a
+//!   hop (`lock_lease`) is needed for exclusion; a short one frees a crashed
+//!   node's lock before the member's next hop arrives.
+//!
 //! # Observability
 //!
 //! See the metric name constants below. Labels are bounded (`store`, `op`,
 //! `to`); no session id or phone ever appears in a label or a log line.
 
 mod failover;
+mod lock;
 mod mirror;
 mod postgres;
 mod redis;
@@ -66,6 +115,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use failover::{ActiveStore, FailoverStore, SessionSettings};
+pub use lock::{HopLock, LockLoad, Locked, load_locked};
 pub use postgres::{PgStore, Sweep, delete_expired, run_sweeper};
 pub use redis::RedisStore;
 
@@ -75,7 +125,7 @@ pub const STORE_ACTIVE: &str = "pesachama_session_store_active";
 /// Counter: breaker switches, label `to` = `postgres` | `redis`.
 pub const STORE_FAILOVERS: &str = "pesachama_session_store_failovers_total";
 /// Counter: failed store calls, labels `store` and `op`
-/// (`load` | `save` | `delete` | `probe` | `mirror` | `sweep`).
+/// (`load` | `save` | `delete` | `unlock` | `probe` | `mirror` | `sweep`).
 pub const STORE_ERRORS: &str = "pesachama_session_store_errors_total";
 /// Counter: mirror entries dropped because the write-behind queue was full.
 pub const MIRROR_DROPPED: &str = "pesachama_session_mirror_dropped_total";
@@ -222,6 +272,33 @@ pub trait SessionStore: Send + Sync {
 
     /// Removes the session; absent is fine.
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Takes the session's hop lock for `lease` and, in the same call,
+    /// loads the session; [`LockLoad::Busy`] when another hop holds it.
+    fn lock_load<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<LockLoad, StoreError>>;
+
+    /// [`SessionStore::save`], releasing `lock` in the same call. The save
+    /// is decided by the CAS alone, so it is safe even when the lease ran out.
+    fn save_unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a str,
+        expected: Option<u64>,
+        ttl: Duration,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<Saved, StoreError>>;
+
+    /// Releases `lock` without saving (a repeated hop, or a failed one).
+    /// A lock another hop has taken since (ours expired) is left alone.
+    fn unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// Refuses data that one of the stores could not hold, so both stores behave

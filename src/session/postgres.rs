@@ -11,6 +11,11 @@
 //! - [`PgStore::catch_up`], used by the failover store: accepts the save when
 //!   the row is at `expected` *or older* (or absent), because the write-behind
 //!   mirror may not yet have copied the version the caller read from Redis.
+//!
+//! The hop lock is a lease in the row's `lock_token`/`locked_until` columns
+//! (why a lease: see the migration `20261130000401_ussd_session_hop_locks.sql`).
+//! Taking it on an id with no row writes a *reservation*, a row at version 0
+//! that no load returns and every save replaces.
 
 use std::time::Duration;
 
@@ -18,9 +23,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use uuid::Uuid;
+
 use super::{
-    BoxFuture, STORE_ERRORS, Saved, SessionId, SessionStore, StoreError, Stored, check_data,
-    ttl_millis,
+    ActiveStore, BoxFuture, HopLock, LockLoad, STORE_ERRORS, Saved, SessionId, SessionStore,
+    StoreError, Stored, check_data, ttl_millis,
 };
 
 /// Advisory lock key that elects the one node sweeping expired sessions
@@ -53,7 +60,7 @@ impl PgStore {
         let row = sqlx::query!(
             r#"select version, state::text as "state!"
                  from ussd_sessions
-                where session_id = $1 and expires_at > now()"#,
+                where session_id = $1 and expires_at > now() and version > 0"#,
             id.as_str()
         )
         .fetch_optional(&self.pool)
@@ -79,7 +86,7 @@ impl PgStore {
         let ttl_ms = to_db(ttl_millis(ttl))?;
         let version = match expected {
             // Create: a live row means someone else created it first; an
-            // expired one is dead and replaced.
+            // expired one is dead and replaced, and so is a lock reservation.
             None => {
                 sqlx::query_scalar!(
                     r#"insert into ussd_sessions (session_id, state, version, expires_at)
@@ -88,7 +95,7 @@ impl PgStore {
                       set state = excluded.state,
                           version = excluded.version,
                           expires_at = excluded.expires_at
-                    where ussd_sessions.expires_at <= now()
+                    where ussd_sessions.expires_at <= now() or ussd_sessions.version = 0
                    returning version"#,
                     id.as_str(),
                     data,
@@ -119,34 +126,100 @@ impl PgStore {
 
     /// Catch-up save for the failover store: stores version `expected + 1`
     /// (or 1) when the live row is older than that, or absent, or expired.
-    /// Two saves with the same `expected` still cannot both win. Data must
-    /// already be checked.
+    /// Two saves with the same `expected` still cannot both win. Releases
+    /// `unlock` (a lock taken here) whatever the outcome. Data must already
+    /// be checked.
     pub(super) async fn catch_up(
         &self,
         id: &SessionId,
         data: &str,
         expected: Option<u64>,
         ttl: Duration,
+        unlock: Option<&HopLock>,
     ) -> Result<Saved, StoreError> {
         let next = expected.map_or(1, |v| v.saturating_add(1));
+        let token = unlock.map(|lock| lock.token);
+        // The lock columns stay as they are unless the lock is ours.
         let version = sqlx::query_scalar!(
             r#"insert into ussd_sessions (session_id, state, version, expires_at)
                values ($1, $2::text::jsonb, $3, now() + $4::bigint * interval '1 millisecond')
                on conflict (session_id) do update
                   set state = excluded.state,
                       version = excluded.version,
-                      expires_at = excluded.expires_at
+                      expires_at = excluded.expires_at,
+                      lock_token = nullif(ussd_sessions.lock_token, $5),
+                      locked_until = case when ussd_sessions.lock_token = $5 then null
+                                          else ussd_sessions.locked_until end
                 where ussd_sessions.version < excluded.version
                    or ussd_sessions.expires_at <= now()
                returning version"#,
             id.as_str(),
             data,
             to_db(next)?,
-            to_db(ttl_millis(ttl))?
+            to_db(ttl_millis(ttl))?,
+            token as Option<Uuid>
         )
         .fetch_optional(&self.pool)
         .await?;
+        if let (None, Some(lock)) = (version, unlock) {
+            // The CAS lost, so the statement changed nothing: release apart.
+            self.release(id, lock).await?;
+        }
         saved(version)
+    }
+
+    /// Takes the hop lock and reads the session in one statement. The read
+    /// comes from `returning`, which shows the row as this statement left it
+    /// (after waiting for a save that held it), not from the statement's
+    /// snapshot, which a save committed meanwhile would make stale.
+    pub async fn lock_and_find(
+        &self,
+        id: &SessionId,
+        lease: Duration,
+    ) -> Result<LockLoad, StoreError> {
+        let lock = HopLock::new(ActiveStore::Postgres);
+        let row = sqlx::query!(
+            r#"insert into ussd_sessions as s
+                      (session_id, state, version, expires_at, lock_token, locked_until)
+               values ($1, 'null', 0, now() + $3::bigint * interval '1 millisecond',
+                       $2, now() + $3::bigint * interval '1 millisecond')
+               on conflict (session_id) do update
+                  set lock_token = excluded.lock_token,
+                      locked_until = excluded.locked_until
+                where s.locked_until is null or s.locked_until <= now()
+               returning s.version, s.state::text as "state!",
+                         s.version > 0 and s.expires_at > now() as "live!""#,
+            id.as_str(),
+            lock.token,
+            to_db(ttl_millis(lease))?
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(LockLoad::Busy);
+        };
+        let stored = if row.live {
+            Some(Stored {
+                version: from_db_version(row.version)?,
+                data: row.state,
+            })
+        } else {
+            None
+        };
+        Ok(LockLoad::Locked { lock, stored })
+    }
+
+    /// Releases a hop lock taken here, if it is still ours.
+    pub async fn release(&self, id: &SessionId, lock: &HopLock) -> Result<(), StoreError> {
+        sqlx::query!(
+            r#"update ussd_sessions set lock_token = null, locked_until = null
+                where session_id = $1 and lock_token = $2"#,
+            id.as_str(),
+            lock.token
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Removes a session.
@@ -178,6 +251,39 @@ impl SessionStore for PgStore {
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.remove(id))
+    }
+
+    fn lock_load<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<LockLoad, StoreError>> {
+        Box::pin(self.lock_and_find(id, lease))
+    }
+
+    /// Strict CAS as in [`SessionStore::save`], then the release: this store
+    /// on its own is for tests and tools, not the hop path.
+    fn save_unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        data: &'a str,
+        expected: Option<u64>,
+        ttl: Duration,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<Saved, StoreError>> {
+        Box::pin(async move {
+            let saved = self.compare_and_set(id, data, expected, ttl).await?;
+            self.release(id, &lock).await?;
+            Ok(saved)
+        })
+    }
+
+    fn unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        lock: HopLock,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.release(id, &lock).await })
     }
 }
 
@@ -271,13 +377,16 @@ pub async fn delete_expired(pool: &PgPool) -> Result<Sweep, sqlx::Error> {
         // after a load test) ran for minutes at full CPU. Here the batch's
         // addresses are collected once and fetched directly, with no join to
         // plan. A row rewritten since has a new address and is skipped; the
-        // outer filter re-checks the expiry.
+        // outer filter re-checks the expiry. A row whose hop lock is held
+        // stays: a hop is using it (an expired session being started again).
         let deleted = sqlx::query!(
             r#"delete from ussd_sessions
                 where ctid = any(array(select ctid from ussd_sessions
                                         where expires_at <= now()
+                                          and (locked_until is null or locked_until <= now())
                                         limit $1))
-                  and expires_at <= now()"#,
+                  and expires_at <= now()
+                  and (locked_until is null or locked_until <= now())"#,
             SWEEP_BATCH
         )
         .execute(&mut *tx)

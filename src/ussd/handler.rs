@@ -2,10 +2,11 @@
 //!
 //! The steps: parse the form (400 on a malformed one), apply the rate limits
 //! (answered from memory in the service's default language: a refused hop
-//! costs no PostgreSQL or session-store call), load the session, refuse a hop
-//! from another phone than the one that dialled, decode the hop against the
-//! text we last answered, let the menu engine answer a new input, and save
-//! with compare-and-set so two hops of one session never interleave. A
+//! costs no PostgreSQL or session-store call), load the session under its hop
+//! lock, refuse a hop from another phone than the one that dialled, decode the
+//! hop against the text we last answered, let the menu engine answer a new
+//! input, and save with compare-and-set, releasing the lock, so two hops of
+//! one session never interleave and a copy of a hop never acts twice. A
 //! repeated hop gets the stored answer and runs nothing; a stale one gets the
 //! current screen again. Every failure past parsing becomes a polite `END`,
 //! never a 500.
@@ -26,7 +27,7 @@ use crate::i18n::Lang;
 use crate::menu::SessionState;
 use crate::ops::vars::remember_caller;
 use crate::phone::Msisdn;
-use crate::session::{Saved, SessionStore};
+use crate::session::{Locked, Saved, SessionStore};
 use crate::telemetry::{USSD_HOP_DURATION, USSD_HOPS, USSD_SESSIONS_STARTED};
 use crate::user;
 
@@ -44,6 +45,9 @@ pub(super) enum Outcome {
     Repeated,
     Stale,
     Resumed,
+    /// Answered from the stored session while another copy of the hop held
+    /// the session's lock past our patience.
+    Busy,
 }
 
 impl Outcome {
@@ -54,6 +58,7 @@ impl Outcome {
             Outcome::Repeated => "repeated",
             Outcome::Stale => "stale",
             Outcome::Resumed => "resumed",
+            Outcome::Busy => "busy",
         }
     }
 }
@@ -145,67 +150,109 @@ async fn answer(
     hop: &Hop,
     phone: &Msisdn,
 ) -> anyhow::Result<(StoredReply, String, Outcome)> {
+    /// What one attempt decided, under the session's hop lock.
+    enum Step {
+        /// Save this record (JSON) over version `expected`, answer its reply.
+        /// Boxed: a record is large and a repeat carries none.
+        Save(Box<SessionRecord>, String, Option<u64>, Outcome),
+        /// Answer without saving (a repeated or stale hop).
+        Answer(StoredReply, String, Outcome),
+    }
     let fp = Fingerprinter::new(
         app.settings.pin_secret.expose_secret().as_bytes(),
         hop.session_id.as_str(),
     );
-    // A dial (empty text) nearly always opens a new session, so its first
-    // attempt skips the read: the create-only save below loses if the
-    // session exists (a repeated or late dial), and the next attempt reads it.
-    let mut assume_new = hop.text.is_empty();
     for _ in 0..SAVE_ATTEMPTS {
-        let stored = if std::mem::take(&mut assume_new) {
-            None
-        } else {
-            app.sessions
-                .load(&hop.session_id)
-                .await
-                .context("Failed to load the session")?
-        };
-        let (record, expected, outcome) = match stored {
-            None => {
-                let host = HopHost::new(app, fp.request_key(&hop.text, 0));
-                let (record, outcome) = start(app, &host, hop, phone, &fp).await?;
-                (record, None, outcome)
-            }
-            Some(stored) => {
-                let mut record: SessionRecord = serde_json::from_str(&stored.data)
-                    .context("Failed to read the stored session")?;
-                record.check_phone(phone, &fp)?;
-                let outcome = match record.trail.decode(&hop.text, &fp) {
-                    HopInput::Repeat => {
-                        return Ok((record.last_reply, record.engine.screen, Outcome::Repeated));
-                    }
-                    HopInput::Stale => {
-                        return Ok((record.last_reply, record.engine.screen, Outcome::Stale));
-                    }
-                    HopInput::New(input) => {
-                        // The host's connection goes back before the save:
-                        // on PostgreSQL the save needs one.
-                        let host = HopHost::new(app, fp.request_key(&hop.text, record.hops));
-                        advance(app, &host, &mut record, input).await?
-                    }
+        // The hop lock is held from this load to the save: a copy of this hop
+        // arriving meanwhile waits, then loads what this one saved and
+        // decodes a repeat, so the actions run once (see `session`).
+        let (lock, stored) = match app
+            .sessions
+            .load_locked(&hop.session_id)
+            .await
+            .context("Failed to load the session")?
+        {
+            Locked::Held { lock, stored } => (lock, stored),
+            Locked::Busy { current } => {
+                // Another copy is still acting: show the screen as stored, or
+                // a polite END before the first screen exists; never act.
+                let Some(current) = current else {
+                    let text = app.menus.current().locales().format(
+                        Lang::En,
+                        "service-unavailable",
+                        &Default::default(),
+                    );
+                    let reply = StoredReply { end: true, text };
+                    return Ok((reply, "none".to_owned(), Outcome::Busy));
                 };
-                record.trail.answered(&hop.text, &fp);
-                record.hops += 1;
-                (record, Some(stored.version), outcome)
+                let record: SessionRecord = serde_json::from_str(&current.data)
+                    .context("Failed to read the stored session")?;
+                return Ok((record.last_reply, record.engine.screen, Outcome::Busy));
             }
         };
-        let data = serde_json::to_string(&record).context("Failed to serialise the session")?;
+        let step = async {
+            // Each host gives its connection back at the end of its arm,
+            // before the save, which needs one while sessions are on PostgreSQL.
+            let (record, expected, outcome) = match stored {
+                None => {
+                    let host = HopHost::new(app, fp.request_key(&hop.text, 0));
+                    let (record, outcome) = start(app, &host, hop, phone, &fp).await?;
+                    (record, None, outcome)
+                }
+                Some(stored) => {
+                    let mut record: SessionRecord = serde_json::from_str(&stored.data)
+                        .context("Failed to read the stored session")?;
+                    record.check_phone(phone, &fp)?;
+                    let outcome = match record.trail.decode(&hop.text, &fp) {
+                        HopInput::Repeat => {
+                            let screen = record.engine.screen;
+                            return Ok(Step::Answer(record.last_reply, screen, Outcome::Repeated));
+                        }
+                        HopInput::Stale => {
+                            let screen = record.engine.screen;
+                            return Ok(Step::Answer(record.last_reply, screen, Outcome::Stale));
+                        }
+                        HopInput::New(input) => {
+                            let host = HopHost::new(app, fp.request_key(&hop.text, record.hops));
+                            advance(app, &host, &mut record, input).await?
+                        }
+                    };
+                    record.trail.answered(&hop.text, &fp);
+                    record.hops += 1;
+                    (record, Some(stored.version), outcome)
+                }
+            };
+            let data = serde_json::to_string(&record).context("Failed to serialise the session")?;
+            anyhow::Ok(Step::Save(Box::new(record), data, expected, outcome))
+        }
+        .await;
+        let (record, data, expected, outcome) = match step {
+            Ok(Step::Save(record, data, expected, outcome)) => (record, data, expected, outcome),
+            Ok(Step::Answer(reply, screen, outcome)) => {
+                app.sessions.unlock(&hop.session_id, lock).await?;
+                return Ok((reply, screen, outcome));
+            }
+            Err(error) => {
+                app.sessions.unlock(&hop.session_id, lock).await?;
+                return Err(error);
+            }
+        };
         let saved = app
             .sessions
-            .save(
+            .save_unlock(
                 &hop.session_id,
                 &data,
                 expected,
                 app.settings.ussd.session_ttl,
+                lock,
             )
             .await
             .context("Failed to save the session")?;
         if let Saved::Saved { .. } = saved {
             return Ok((record.last_reply, record.engine.screen, outcome));
         }
-        // Another hop of this session saved first: decode again against it.
+        // Another hop of this session saved without the lock (its lease ran
+        // out, or it locked the other store during a failover): decode again.
     }
     anyhow::bail!("session kept changing under us")
 }

@@ -25,7 +25,7 @@ async fn readyz_is_ready_when_postgres_and_redis_answer() {
 }
 
 #[tokio::test]
-async fn readyz_names_redis_when_it_is_cut_and_recovers_after() {
+async fn readyz_says_degraded_with_200_while_redis_is_cut_and_ready_after() {
     let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
     let url = format!("redis://{}", proxy.addr);
     let app = spawn_app_with(|raw| {
@@ -34,22 +34,36 @@ async fn readyz_names_redis_when_it_is_cut_and_recovers_after() {
     .await;
 
     proxy.cut();
-    let response = app.get("/readyz").await;
-    assert_eq!(response.status(), 503);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["redis"], "unreachable");
-    assert_eq!(body["postgres"], "ok");
-
-    proxy.restore();
-    let mut status = 0;
+    // The node still serves (sessions on PostgreSQL): a load balancer must
+    // keep it.
+    let mut body = serde_json::Value::Null;
     for _ in 0..50 {
-        status = app.get("/readyz").await.status().as_u16();
-        if status == 200 {
+        let response = app.get("/readyz").await;
+        assert_eq!(response.status(), 200);
+        body = response.json().await.unwrap();
+        if body["sessions"] == "postgres" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status, 200, "readyz did not recover after Redis came back");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["redis"], "unreachable");
+    assert_eq!(body["postgres"], "ok");
+    assert_eq!(body["sessions"], "postgres");
+
+    proxy.restore();
+    for _ in 0..50 {
+        body = app.get("/readyz").await.json().await.unwrap();
+        if body["status"] == "ready" && body["sessions"] == "redis" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        body["status"], "ready",
+        "readyz did not recover after Redis came back"
+    );
+    assert_eq!(body["sessions"], "redis");
 }
 
 #[tokio::test]

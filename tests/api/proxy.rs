@@ -2,8 +2,8 @@
 //! the gateway runs and see how it copes.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -13,6 +13,7 @@ pub struct ChaosProxy {
     pub addr: SocketAddr,
     cut: Arc<AtomicBool>,
     generation: watch::Sender<u64>,
+    target: Arc<Mutex<SocketAddr>>,
 }
 
 impl ChaosProxy {
@@ -23,6 +24,8 @@ impl ChaosProxy {
         let (generation, _) = watch::channel(0u64);
         let accept_cut = cut.clone();
         let accept_gen = generation.clone();
+        let target = Arc::new(Mutex::new(target));
+        let accept_target = target.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if accept_cut.load(Ordering::SeqCst) {
@@ -30,6 +33,7 @@ impl ChaosProxy {
                     continue;
                 }
                 let mut killed = accept_gen.subscribe();
+                let target = *accept_target.lock().unwrap();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(target).await else {
                         return;
@@ -46,6 +50,7 @@ impl ChaosProxy {
             addr,
             cut,
             generation,
+            target,
         }
     }
 
@@ -58,6 +63,13 @@ impl ChaosProxy {
     /// Accepts connections again.
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Cuts every link and sends new ones to `target`: the server behind
+    /// the address is replaced, as by a restart.
+    pub fn switch_to(&self, target: SocketAddr) {
+        *self.target.lock().unwrap() = target;
+        self.generation.send_modify(|g| *g += 1);
     }
 }
 

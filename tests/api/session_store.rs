@@ -9,19 +9,19 @@ use pesachama::session::{
     ActiveStore, FailoverStore, PgStore, RedisStore, Saved, SessionId, SessionSettings,
     SessionStore, StoreError, Stored, delete_expired,
 };
+use pesachama::supervisor::Supervisor;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::helpers::{TestDb, servers};
 use crate::proxy::{ChaosProxy, redis_socket};
 
-const TTL: Duration = Duration::from_secs(180);
+pub const TTL: Duration = Duration::from_secs(180);
 
 /// The same connection settings as the app (`app.rs`).
-async fn redis_conn(url: &str) -> ConnectionManager {
+pub async fn redis_conn(url: &str) -> ConnectionManager {
     let client = redis::Client::open(url).unwrap();
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Duration::from_secs(1))
@@ -32,11 +32,11 @@ async fn redis_conn(url: &str) -> ConnectionManager {
         .unwrap()
 }
 
-fn prefix() -> String {
+pub fn prefix() -> String {
     format!("t{}:", Uuid::new_v4().simple())
 }
 
-fn id(name: &str) -> SessionId {
+pub fn id(name: &str) -> SessionId {
     SessionId::parse(&format!("ATUid_{name}")).unwrap()
 }
 
@@ -44,7 +44,7 @@ async fn redis_store() -> RedisStore {
     RedisStore::new(redis_conn(&servers().redis).await, prefix())
 }
 
-fn json(step: u32) -> String {
+pub fn json(step: u32) -> String {
     format!(r#"{{"screen":"main","step":{step}}}"#)
 }
 
@@ -54,7 +54,7 @@ fn step_of(stored: &Stored) -> u64 {
 }
 
 /// Polls `check` every 20 ms until it holds or `within` passes.
-async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -186,18 +186,19 @@ async fn failover_store_keeps_the_same_contract_while_redis_is_up() {
 }
 
 /// Stops the store's tasks (and waits for them) when dropped.
-struct Running {
+pub struct Running {
     shutdown: CancellationToken,
-    tasks: TaskTracker,
+    tasks: Supervisor,
 }
 
 impl Running {
-    async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shutdown.cancel();
-        self.tasks.close();
-        tokio::time::timeout(Duration::from_secs(5), self.tasks.wait())
-            .await
-            .expect("session store tasks stop");
+        assert_eq!(
+            self.tasks.drain(Duration::from_secs(5)).await,
+            Ok(true),
+            "session store tasks stop"
+        );
     }
 }
 
@@ -207,7 +208,7 @@ impl Drop for Running {
     }
 }
 
-async fn failover(
+pub async fn failover(
     db: &TestDb,
     redis_url: &str,
     settings: SessionSettings,
@@ -215,7 +216,7 @@ async fn failover(
     let redis = RedisStore::new(redis_conn(redis_url).await, prefix());
     let pg = PgStore::new(db.pool().await);
     let shutdown = CancellationToken::new();
-    let tasks = TaskTracker::new();
+    let tasks = Supervisor::new();
     let store = FailoverStore::spawn(redis, pg, settings, &tasks, shutdown.clone());
     (store, Running { shutdown, tasks })
 }

@@ -298,7 +298,7 @@ async fn no_pin_is_stored_in_the_session_in_either_store() {
     phone.send("1").await;
     phone.send("9876").await;
 
-    let mut redis = app.state.redis.clone();
+    let mut redis = app.state.sessions.redis_connection().unwrap();
     let key = app
         .state
         .sessions

@@ -6,7 +6,6 @@
 //! in-flight requests and tasks within the configured deadline.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,18 +15,19 @@ use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use redis::aio::ConnectionManagerConfig;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Providers, Settings};
+use crate::labels::BoundedLabels;
+use crate::limits::RateLimits;
 use crate::menu::Menus;
-use crate::mpesa::{self, DarajaClient, FakeDaraja};
+use crate::mpesa::{self, FakeDaraja};
 use crate::ops;
 use crate::session::{FailoverStore, PgStore, RedisStore, SessionSettings};
-use crate::sms::{self, FakeSms, SmsClient};
+use crate::sms::{self, FakeSms};
+use crate::state::{App, AppState};
 use crate::supervisor::Supervisor;
-use crate::ussd::{BoundedLabels, RateLimits};
 use crate::{api, db, telemetry};
 
 /// Redis must answer within this or the call counts as failed; sessions need
@@ -41,50 +41,24 @@ const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Redis was down.
 const REDIS_RETRY_MAX_DELAY_MS: u64 = 200;
 
-/// Handles shared by every request and task. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<App>);
-
-impl Deref for AppState {
-    type Target = App;
-    fn deref(&self) -> &App {
-        &self.0
-    }
-}
-
-/// What a handler can reach.
-pub struct App {
-    /// The system of record.
-    pub db: PgPool,
-    /// USSD sessions: Redis first, PostgreSQL behind it. Holds the Redis
-    /// connection, which may come only after the start (Redis down).
-    pub sessions: FailoverStore,
-    /// Africa's Talking SMS (real or the in-process fake).
-    pub sms: Arc<dyn SmsClient>,
-    /// The fake SMS service when `sms` is it, for `dev` and tests to inspect.
-    pub fake_sms: Option<Arc<FakeSms>>,
-    /// Safaricom Daraja (real or the in-process fake).
-    pub daraja: Arc<dyn DarajaClient>,
-    /// The fake Daraja when `daraja` is it, for `dev` and tests.
-    pub fake_daraja: Option<Arc<FakeDaraja>>,
-    /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
-    pub menus: Menus,
-    /// Per-phone and per-source USSD rate limits.
-    pub ussd_limits: RateLimits,
-    /// Service codes seen, as bounded metric labels.
-    pub ussd_service_codes: BoundedLabels,
-    /// Validated settings.
-    pub settings: Settings,
-}
-
 /// How many distinct service codes get their own metric label.
 const SERVICE_CODE_LABELS: usize = 16;
 /// How often idle rate-limit keys are forgotten.
 const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
 
+/// The in-process fakes of the providers when the gateway runs on them
+/// (`dev` and the tests), for inspection. Kept out of [`AppState`]: what
+/// serves members cannot tell a fake from the real provider.
+#[derive(Clone, Default)]
+pub struct Fakes {
+    pub sms: Option<Arc<FakeSms>>,
+    pub daraja: Option<Arc<FakeDaraja>>,
+}
+
 /// A built, bound, not yet running gateway.
 pub struct Application {
     state: AppState,
+    fakes: Fakes,
     http: TcpListener,
     admin: TcpListener,
     metrics: PrometheusHandle,
@@ -129,20 +103,22 @@ impl Application {
             &settings.providers,
             &mpesa_callback_token(&settings.providers),
         )?;
-        let state = AppState(Arc::new(App {
+        let state = AppState::new(App {
             db,
             sessions,
             sms: sms.client,
-            fake_sms: sms.fake,
             daraja: daraja.client,
-            fake_daraja: daraja.fake,
             menus,
             ussd_limits: RateLimits::new(&settings.ussd),
             ussd_service_codes: BoundedLabels::new(SERVICE_CODE_LABELS),
             settings,
-        }));
+        });
         Ok(Application {
             state,
+            fakes: Fakes {
+                sms: sms.fake,
+                daraja: daraja.fake,
+            },
             http,
             admin,
             metrics,
@@ -166,6 +142,11 @@ impl Application {
     /// The shared state, for tests and for `dev` seeding.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The providers' fakes, when the gateway runs on them.
+    pub fn fakes(&self) -> &Fakes {
+        &self.fakes
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting, lets

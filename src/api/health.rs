@@ -15,8 +15,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::session::ActiveStore;
+use crate::state::AppState;
 
 /// A readiness probe must answer even when a dependency hangs.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -6,7 +6,7 @@ use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The idempotency key of one effect: the request's key and the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]

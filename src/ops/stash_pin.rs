@@ -6,8 +6,8 @@ use secrecy::ExposeSecret;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::menu::{ActionOutcome, ActionSpec, SessionState};
+use crate::state::AppState;
 use crate::user::pin::Pin;
 
 use super::{Access, MenuAction, OpContext, OpError, Operation, Refusal, RequestEnv, vars};

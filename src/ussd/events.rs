@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::session::{SessionId, SessionStore};
+use crate::state::AppState;
 use crate::telemetry::{USSD_DROPOFF, USSD_SESSIONS_ENDED};
 
 use super::record::SessionRecord;

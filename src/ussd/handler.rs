@@ -22,12 +22,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 
-use crate::app::AppState;
 use crate::i18n::Lang;
 use crate::menu::SessionState;
 use crate::ops::vars::remember_caller;
 use crate::phone::Msisdn;
 use crate::session::{Locked, Saved, SessionStore};
+use crate::state::AppState;
 use crate::telemetry::{USSD_HOP_DURATION, USSD_HOPS, USSD_SESSIONS_STARTED};
 use crate::user;
 
@@ -175,10 +175,11 @@ async fn answer(
             Locked::Held { lock, stored } => (lock, stored),
             Locked::Busy { current } => {
                 // Another copy is still acting: show the screen as stored, or
-                // a polite END before the first screen exists; never act.
+                // a polite END before the first screen exists (the caller's
+                // language is not known yet); never act.
                 let Some(current) = current else {
                     let text = app.menus.current().locales().format(
-                        Lang::En,
+                        app.settings.ussd.default_lang,
                         "service-unavailable",
                         &Default::default(),
                     );

@@ -2,9 +2,9 @@
 //! operations ([`crate::ops`]) in the hop's [`RequestEnv`], and the
 //! conditions read what the operations remembered in the session.
 
-use crate::app::AppState;
 use crate::menu::{Host, HostFuture, SessionState};
 use crate::ops::{self, RequestEnv};
+use crate::state::AppState;
 
 /// One hop's host.
 pub struct HopHost<'a> {

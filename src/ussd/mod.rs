@@ -16,18 +16,14 @@ mod guard;
 mod handler;
 mod hop;
 mod host;
-mod labels;
 mod record;
 mod resume;
-
-pub use guard::RateLimits;
-pub use labels::BoundedLabels;
 
 use axum::Router;
 use axum::middleware;
 use axum::routing::post;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The USSD callback and the session-end events, behind the protection.
 pub fn router(state: AppState) -> Router<AppState> {

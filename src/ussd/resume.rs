@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::i18n::Lang;
 use crate::menu::{Catalog, SessionState};
 use crate::session::{SessionId, SessionStore};
+use crate::state::AppState;
 
 use super::handler::Outcome;
 use crate::ops;

@@ -14,10 +14,11 @@
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 
-use pesachama::app::{AppState, Application};
+use pesachama::app::Application;
 use pesachama::config::{RawSettings, Settings};
 use pesachama::db::{self, MIGRATOR};
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
+use pesachama::state::AppState;
 use secrecy::SecretString;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;

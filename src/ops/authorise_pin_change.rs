@@ -17,6 +17,10 @@ impl Operation for AuthorisePinChange {
     async fn run(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
         verify_pin::judge(ctx, input).await
     }
+
+    fn changed(verdict: &Verdict) -> bool {
+        verdict.counted()
+    }
 }
 
 impl MenuAction for AuthorisePinChange {

@@ -102,6 +102,14 @@ pub trait Operation {
         ctx: &mut OpContext<'_>,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, OpError>> + Send;
+
+    /// Whether a write's `output` means it changed something; only then is
+    /// its idempotency key recorded. An outcome that changed nothing, or
+    /// nothing a copy could change again (a correct PIN), commits no key and
+    /// so costs no flushed commit.
+    fn changed(_output: &Self::Output) -> bool {
+        true
+    }
 }
 
 /// How the USSD menus call an operation.
@@ -196,6 +204,10 @@ pub async fn run<O: Operation>(
                 }
                 Err(error) => return Err(error),
             };
+            if !O::changed(&output) {
+                tx.commit().await?;
+                return Ok(output);
+            }
             let outcome = serde_json::to_value(&output)?;
             if effects::record(&mut tx, &key, O::NAME, &outcome).await? {
                 tx.commit().await?;

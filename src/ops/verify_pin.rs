@@ -19,9 +19,25 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
     Correct,
-    Wrong { remaining: i32 },
-    Locked { until: DateTime<Utc> },
+    Wrong {
+        remaining: i32,
+    },
+    /// This wrong entry locked the PIN.
+    LockedNow {
+        until: DateTime<Utc>,
+    },
+    /// Refused without being judged: the PIN was locked already.
+    Locked {
+        until: DateTime<Utc>,
+    },
     NotSet,
+}
+
+impl Verdict {
+    /// Whether judging counted something (an attempt, a lock).
+    pub fn counted(&self) -> bool {
+        matches!(self, Verdict::Wrong { .. } | Verdict::LockedNow { .. })
+    }
 }
 
 /// Judges a PIN entry in the operation's transaction, which commits
@@ -40,7 +56,8 @@ pub async fn judge(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpE
     Ok(match check {
         PinCheck::Correct => Verdict::Correct,
         PinCheck::Wrong { remaining } => Verdict::Wrong { remaining },
-        PinCheck::LockedNow { until } | PinCheck::Locked { until } => Verdict::Locked { until },
+        PinCheck::LockedNow { until } => Verdict::LockedNow { until },
+        PinCheck::Locked { until } => Verdict::Locked { until },
         PinCheck::NotSet => Verdict::NotSet,
     })
 }
@@ -71,7 +88,9 @@ pub fn show(
                 .insert("attempts_left".into(), remaining.to_string());
             ActionOutcome::Invalid("pin-wrong".into())
         }
-        Verdict::Locked { .. } => ActionOutcome::End("pin-locked".into()),
+        Verdict::LockedNow { .. } | Verdict::Locked { .. } => {
+            ActionOutcome::End("pin-locked".into())
+        }
         Verdict::NotSet => ActionOutcome::Goto("set_pin".into()),
     }
 }
@@ -95,6 +114,10 @@ impl Operation for VerifyPin {
 
     async fn run(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
         judge(ctx, input).await
+    }
+
+    fn changed(verdict: &Verdict) -> bool {
+        verdict.counted()
     }
 }
 

@@ -145,6 +145,8 @@ async fn a_pin_is_replaced_only_after_the_current_one_in_the_same_session() {
         .await
         .unwrap();
     assert_eq!(new, ActionOutcome::Continue);
+    // Correct PINs changed nothing and left no key; the wrong one did.
+    assert_eq!(keys_recorded(&app, "verify_pin").await, 1);
 }
 
 #[tokio::test]
@@ -233,9 +235,10 @@ async fn a_resumed_session_never_lands_on_a_pin_change() {
 async fn old_idempotency_keys_are_purged_and_recent_ones_kept() {
     let app = spawn_app().await;
     let mut state = graces_session(&app).await;
+    // Wrong PINs: a correct one changes nothing and records no key.
     for hop in ["test:old", "test:new"] {
         let env = RequestEnv::new(&app.state, hop.into());
-        ops::dispatch(&env, "verify_pin", &mut state, Some("1234"))
+        ops::dispatch(&env, "verify_pin", &mut state, Some("9999"))
             .await
             .unwrap();
     }

@@ -76,12 +76,14 @@ pub async fn set_pin(
     // Hashed so a caller's key of any length fits the outbox's 200 characters.
     let key_hash = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
     let dedupe_key = format!("{}:{user_id}:{key_hash}", event.action());
-    // The row lock first: a concurrent replay waits here until the first one
-    // commits, and the next statement (a new snapshot) then sees its outbox row.
+    // The user's PIN lock first (the one `check` takes, so a guess and a
+    // change never interleave): a concurrent replay waits here until the
+    // first one commits, and the next statement (a new snapshot) then sees
+    // its outbox row.
     let Some(user) = sqlx::query!(
-        r#"select phone, language, pin_hash, pin_salt, pin_locked_until, now() as "now!"
-             from users where id = $1
-              for no key update"#,
+        r#"select phone as "phone!", language as "language!", pin_hash, pin_salt,
+                  pin_locked_until, checked_at as "now!"
+             from pin_state_for_check($1)"#,
         user_id
     )
     .fetch_optional(&mut *conn)

@@ -139,22 +139,23 @@ pub async fn seed_pin(
 /// Judges `pin` and counts the attempt, as one step that concurrent guesses
 /// cannot race.
 ///
-/// Race-free because the first statement takes the user's row lock
-/// (`select … for no key update`) before it reads the counters, and every
-/// write happens under it: a second guess for the same user, from any
-/// session, phone, connection or node, waits for the first one's transaction
-/// to end and then reads the counters that transaction left (PostgreSQL's
-/// default read committed level re-reads a row it waited for). Guesses are
-/// judged one after another, so at most [`MAX_ATTEMPTS`] wrong ones are
-/// judged before the lock, and every later one sees it.
+/// Race-free because the first statement takes the user's PIN-check lock
+/// (an advisory transaction lock, `pin_state_for_check`) before it reads the
+/// counters, and every write happens under it: a second guess for the same
+/// user, from any session, phone, connection or node, waits for the first
+/// one's transaction to end and then reads the counters that transaction
+/// left (the function reads with a fresh snapshot once it holds the lock).
+/// Guesses are judged one after another, so at most [`MAX_ATTEMPTS`] wrong
+/// ones are judged before the lock, and every later one sees it.
 ///
 /// Cheap in the common case: a correct PIN on a clean account is that one
-/// round trip, with nothing to write. A wrong PIN adds one update; the
+/// round trip, and writes nothing, so its commit flushes nothing (a row lock
+/// would have). A wrong PIN adds one update; the
 /// locking one also writes the audit row and queues the alert.
 ///
 /// Run it in the caller's transaction (read committed) and **commit whatever
 /// the outcome**: a rolled-back wrong attempt is an attempt not counted. The
-/// row lock is held until then, so commit soon.
+/// lock is held until then, so commit soon.
 pub async fn check(
     conn: &mut PgConnection,
     secret: &SecretString,
@@ -163,10 +164,10 @@ pub async fn check(
     pin: &Pin,
 ) -> Result<PinCheck, sqlx::Error> {
     let Some(row) = sqlx::query!(
-        r#"select pin_hash, pin_salt, pin_failed_attempts, pin_locked_until, pin_lock_count,
-                  phone, language, now() as "now!"
-             from users where id = $1
-              for no key update"#,
+        r#"select pin_hash, pin_salt, pin_failed_attempts as "pin_failed_attempts!",
+                  pin_locked_until, pin_lock_count as "pin_lock_count!",
+                  phone as "phone!", language as "language!", checked_at as "now!"
+             from pin_state_for_check($1)"#,
         user_id
     )
     .fetch_optional(&mut *conn)

@@ -139,3 +139,79 @@ async fn twenty_copies_of_a_wrong_pin_hop_count_one_attempt_with_redis_cut() {
     twenty_wrong_pins_count_one(&app, &phone.session).await;
     assert_eq!(app.state.sessions.active_store(), ActiveStore::Postgres);
 }
+
+/// Sends COPIES copies of the PIN-change confirmation of a session waiting
+/// on it, all at once: the change writes an audit row and queues an alert,
+/// and both must exist once.
+async fn twenty_pin_changes_write_one_row(app: &TestApp, session: &str) {
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..COPIES {
+        let request = app.client.post(app.url("/ussd/africastalking")).form(&[
+            ("sessionId", session),
+            ("serviceCode", "*384*1234#"),
+            ("phoneNumber", GRACE),
+            ("networkCode", "63902"),
+            ("text", "5*1*1234*3917*3917"),
+        ]);
+        copies.spawn(async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        });
+    }
+    for (status, body) in copies.join_all().await {
+        assert_eq!(status, 200);
+        assert!(body.starts_with("CON PesaChama"), "{body}");
+    }
+    for (sql, what) in [
+        (
+            "select count(*) from audit_logs where action = 'pin.change'",
+            "audit row",
+        ),
+        ("select count(*) from sms_outbox", "security alert"),
+    ] {
+        let rows: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(rows, 1, "twenty copies of one hop write one {what}");
+    }
+}
+
+async fn at_pin_confirmation(app: &TestApp) -> String {
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[
+            (None, &["1 Balance"]),
+            (Some("5"), &["My account"]),
+            (Some("1"), &["Enter your current PIN"]),
+            (Some("1234"), &["Set a 4-digit PIN"]),
+            (Some("3917"), &["Enter the same PIN again"]),
+        ])
+        .await;
+    phone.session
+}
+
+#[tokio::test]
+async fn twenty_copies_of_a_pin_change_write_one_audit_row_on_redis() {
+    let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
+    let app = app_behind(&proxy, "1000").await;
+    let session = at_pin_confirmation(&app).await;
+    twenty_pin_changes_write_one_row(&app, &session).await;
+    assert_eq!(app.state.sessions.active_store(), ActiveStore::Redis);
+}
+
+#[tokio::test]
+async fn twenty_copies_of_a_pin_change_write_one_audit_row_with_redis_cut() {
+    let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
+    let app = app_behind(&proxy, "50").await;
+    let session = at_pin_confirmation(&app).await;
+    for _ in 0..100 {
+        if app.state.sessions.mirror_pending() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    proxy.cut();
+    twenty_pin_changes_write_one_row(&app, &session).await;
+    assert_eq!(app.state.sessions.active_store(), ActiveStore::Postgres);
+}

@@ -43,7 +43,7 @@ pub async fn record(
 
 /// How long a key is kept: longer than any copy of a request can arrive
 /// (seconds for a USSD hop; an app retries within a day).
-pub const KEY_LIFETIME: Duration = Duration::from_secs(2 * 24 * 60 * 60);
+const KEY_LIFETIME: Duration = Duration::from_secs(2 * 24 * 60 * 60);
 /// How often old keys are purged, and how many per statement.
 const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 const PURGE_BATCH: i64 = 5_000;

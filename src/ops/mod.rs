@@ -45,7 +45,7 @@ use serde::de::DeserializeOwned;
 use crate::menu::{ActionOutcome, ActionSpec, Registry, SessionState};
 
 pub use context::{IdempotencyKey, OpContext, RequestEnv};
-pub use effects::{KEY_LIFETIME, purge_before, purge_old_keys};
+pub use effects::{purge_before, purge_old_keys};
 
 /// What an operation touches in PostgreSQL; decides the context it runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

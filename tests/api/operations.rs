@@ -43,21 +43,11 @@ async fn keys_recorded(app: &TestApp, operation: &str) -> i64 {
 async fn twenty_copies_of_one_request_count_one_wrong_pin() {
     let app = spawn_app().await;
     let state = graces_session(&app).await;
-    // Twenty copies that slipped past the session lock, each on its own
-    // connection, all with the same request key.
-    let copies = (0..20).map(|_| {
-        let app = app.state.clone();
-        let mut state = state.clone();
-        tokio::spawn(async move {
-            let env = RequestEnv::new(&app, "test:hop-7".into());
-            let outcome = ops::dispatch(&env, "verify_pin", &mut state, Some("9999")).await;
-            (outcome.unwrap(), state.vars.get("attempts_left").cloned())
-        })
-    });
-    for copy in futures_join(copies).await {
+    for (outcome, state) in copies(&app, &state, "test:hop-7", "verify_pin", "9999").await {
+        assert_eq!(outcome, ActionOutcome::Invalid("pin-wrong".into()));
         assert_eq!(
-            copy,
-            (ActionOutcome::Invalid("pin-wrong".into()), Some("2".into()))
+            state.vars.get("attempts_left").map(String::as_str),
+            Some("2")
         );
     }
     assert_eq!(failed_attempts(&app).await, 1);
@@ -82,14 +72,26 @@ async fn twenty_copies_of_one_request_count_one_wrong_pin() {
     assert_eq!(failed_attempts(&app).await, 2);
 }
 
-async fn futures_join<T: Send + 'static>(
-    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
-    let mut done = Vec::new();
-    for task in tasks {
-        done.push(task.await.unwrap());
+/// Runs twenty copies of one request at once, each on its own task and
+/// connection, as copies that slipped past the session lock would: the
+/// outcome and session state each copy ends with.
+async fn copies(
+    app: &TestApp,
+    state: &SessionState,
+    request: &str,
+    action: &'static str,
+    input: &'static str,
+) -> Vec<(ActionOutcome, SessionState)> {
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (app, mut state, request) = (app.state.clone(), state.clone(), request.to_owned());
+        copies.spawn(async move {
+            let env = RequestEnv::new(&app, request);
+            let outcome = ops::dispatch(&env, action, &mut state, Some(input)).await;
+            (outcome.unwrap(), state)
+        });
     }
-    done
+    copies.join_all().await
 }
 
 #[tokio::test]
@@ -274,17 +276,7 @@ async fn twenty_copies_of_a_pin_change_write_one_audit_row_and_one_alert() {
     ops::dispatch(&env, "stash_pin", &mut state, Some("3917"))
         .await
         .unwrap();
-    let copies = (0..20).map(|_| {
-        let app = app.state.clone();
-        let mut state = state.clone();
-        tokio::spawn(async move {
-            let env = RequestEnv::new(&app, "test:hop-2".into());
-            ops::dispatch(&env, "save_pin", &mut state, Some("3917"))
-                .await
-                .unwrap()
-        })
-    });
-    for outcome in futures_join(copies).await {
+    for (outcome, _) in copies(&app, &state, "test:hop-2", "save_pin", "3917").await {
         assert_eq!(outcome, ActionOutcome::Goto("main".into()));
     }
     assert_eq!(

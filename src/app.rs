@@ -85,8 +85,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.admin_addr))?;
         let session_settings = SessionSettings {
-            // Rule 5 of `session`: a starting node compares both stores for
-            // a full session TTL.
+            // Rule 5 of `session`: after a Redis restart, every node compares
+            // both stores for a full session TTL.
             restart_window: settings.ussd.session_ttl,
             ..settings.sessions.clone()
         };

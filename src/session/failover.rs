@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::failback;
 use super::mirror::{self, Mirror};
 use super::postgres::{DEFAULT_SWEEP_INTERVAL, PgStore, run_sweeper};
 use super::redis::{DEFAULT_REDIS_TIMEOUT, RedisStore};
@@ -39,10 +40,12 @@ pub struct SessionSettings {
     pub lock_lease: Duration,
     /// How long a hop waits for a lock another hop holds.
     pub lock_patience: Duration,
-    /// How long the store stays in the failback window after it starts and
-    /// after Redis restarts (rule 5): a full session TTL, which
-    /// `Application::build` sets. Zero (the default) trusts Redis at once,
-    /// for tools and tests that know no other node wrote to PostgreSQL.
+    /// How long the failback window lasts after Redis restarts (rule 5): a
+    /// full session TTL, which `Application::build` sets. A node also stays
+    /// in the window this long after it starts, until PostgreSQL's shared
+    /// window replaces that guess (normally before the first hop). Zero (the
+    /// default) trusts Redis at once, for tools and tests that know no other
+    /// node wrote to PostgreSQL.
     pub restart_window: Duration,
 }
 
@@ -110,9 +113,10 @@ struct Inner {
     /// surely expired. In the failback window such a session stays deleted
     /// even though Redis still has it.
     deleted: Mutex<HashMap<String, u64>>,
-    /// The Redis `run_id` the prober saw last; a new one means Redis
-    /// restarted, possibly from an older snapshot (rule 5).
-    run_id: Mutex<Option<String>>,
+    /// The Redis `run_id` recorded in PostgreSQL's shared window by this
+    /// node; another one means Redis restarted, possibly from an older
+    /// snapshot (rule 5).
+    run_id: tokio::sync::Mutex<Option<String>>,
 }
 
 /// Breaker state and the failback window. All atomics: a hop never waits on
@@ -124,9 +128,15 @@ struct Breaker {
     failures: AtomicU32,
     /// When the breaker opened, for the log line at closing.
     opened_at: AtomicU64,
-    /// Failback window end: the latest expiry of a write that reached
+    /// Failback window end: the latest expiry of a write this node made to
     /// PostgreSQL but not Redis.
     pg_only_until: AtomicU64,
+    /// How far ahead of `pg_only_until` PostgreSQL's shared window is known
+    /// to reach: writes up to here need no record.
+    recorded_until: AtomicU64,
+    /// The shared window's end as PostgreSQL last told this node (rule 5);
+    /// until it has, a full `restart_window` from the start.
+    shared_until: AtomicU64,
     /// Longest TTL seen in a save, for how long a delete must be remembered.
     longest_ttl: AtomicU64,
     /// Origin of the millisecond clock above.
@@ -143,7 +153,9 @@ impl Breaker {
     }
 
     fn in_window(&self) -> bool {
-        self.now() < self.pg_only_until.load(Ordering::Acquire)
+        let now = self.now();
+        now < self.pg_only_until.load(Ordering::Acquire)
+            || now < self.shared_until.load(Ordering::Acquire)
     }
 
     fn mark_pg_only(&self, ttl: Duration) {
@@ -175,13 +187,16 @@ impl FailoverStore {
                     open: AtomicBool::new(false),
                     failures: AtomicU32::new(0),
                     opened_at: AtomicU64::new(0),
-                    // Rule 5: a node starts in the failback window.
-                    pg_only_until: AtomicU64::new(restart_ms),
+                    pg_only_until: AtomicU64::new(0),
+                    recorded_until: AtomicU64::new(0),
+                    // Rule 5: until PostgreSQL says otherwise, a node starts
+                    // in the failback window.
+                    shared_until: AtomicU64::new(restart_ms),
                     longest_ttl: AtomicU64::new(restart_ms),
                     epoch: Instant::now(),
                 },
                 deleted: Mutex::new(HashMap::new()),
-                run_id: Mutex::new(None),
+                run_id: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -225,16 +240,22 @@ impl FailoverStore {
         store
     }
 
-    /// Connects to Redis if not connected yet. When Redis does not answer,
-    /// the breaker opens at once, so sessions go straight to PostgreSQL and
-    /// the prober connects when Redis is back.
+    /// Connects to Redis if not connected yet and learns the shared failback
+    /// window (rule 5). When Redis does not answer, the breaker opens at
+    /// once, so sessions go straight to PostgreSQL and the prober connects
+    /// when Redis is back.
     pub async fn connect_redis(&self) -> Result<(), StoreError> {
-        let connected = self.inner.redis.connect().await;
-        if let Err(error) = &connected {
-            metrics::counter!(STORE_ERRORS, "store" => "redis", "op" => "probe").increment(1);
-            self.inner.open(error, "connect");
+        match probe_once(&self.inner).await {
+            Ok(run_id) => {
+                self.inner.saw_run_id(run_id).await;
+                Ok(())
+            }
+            Err(error) => {
+                metrics::counter!(STORE_ERRORS, "store" => "redis", "op" => "probe").increment(1);
+                self.inner.open(&error, "connect");
+                Err(error)
+            }
         }
-        connected
     }
 
     /// Takes the session's hop lock and loads it, waiting while another hop
@@ -317,24 +338,71 @@ impl Inner {
         }
     }
 
-    /// Notes the `run_id` a probe saw. A different one than before means
-    /// Redis restarted and may hold older copies than PostgreSQL (a snapshot
-    /// from before the sessions moved on): open the failback window for a
-    /// full `restart_window` (rule 5).
-    fn saw_run_id(&self, run_id: String) {
-        let mut known = self.run_id.lock().unwrap_or_else(|e| e.into_inner());
-        let restarted = known.as_ref().is_some_and(|old| *old != run_id);
-        *known = Some(run_id);
-        drop(known);
-        if restarted {
-            let longest_ttl =
-                Duration::from_millis(self.breaker.longest_ttl.load(Ordering::Relaxed));
-            let window = self.settings.restart_window.max(longest_ttl);
-            self.breaker.mark_pg_only(window);
-            tracing::warn!(
-                window_secs = window.as_secs(),
-                "redis restarted (new run_id); sessions are compared with postgres until the window ends"
-            );
+    /// Notes the `run_id` a probe saw and learns the shared window from
+    /// PostgreSQL. A different one than the one recorded there means Redis
+    /// restarted and may hold older copies than PostgreSQL (a snapshot from
+    /// before the sessions moved on): the window opens for a full
+    /// `restart_window`, for every node (rule 5). Without PostgreSQL, a
+    /// restart this node saw itself opens its own window.
+    async fn saw_run_id(&self, run_id: String) {
+        let mut known = self.run_id.lock().await;
+        if known.as_deref() == Some(run_id.as_str()) {
+            return;
+        }
+        let longest_ttl = Duration::from_millis(self.breaker.longest_ttl.load(Ordering::Relaxed));
+        let window = self.settings.restart_window.max(longest_ttl);
+        match failback::adopt_run_id(self.pg.pool(), &run_id, window).await {
+            Ok(remaining) => {
+                let until = self
+                    .breaker
+                    .now()
+                    .saturating_add(u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX));
+                self.breaker.shared_until.store(until, Ordering::Release);
+                if !remaining.is_zero() {
+                    tracing::warn!(
+                        window_secs = remaining.as_secs(),
+                        "redis may hold stale sessions; they are compared with postgres until the window ends"
+                    );
+                }
+                *known = Some(run_id);
+            }
+            Err(error) => {
+                metrics::counter!(STORE_ERRORS, "store" => "postgres", "op" => "failback")
+                    .increment(1);
+                tracing::warn!(%error, "cannot read the shared failback window; will ask again");
+                if known.is_some() {
+                    self.breaker.mark_pg_only(window);
+                }
+            }
+        }
+    }
+
+    /// Marks this node's window open for `ttl` and makes sure PostgreSQL's
+    /// shared window covers it before the write it follows is relied on, so
+    /// a node starting meanwhile compares both stores too. Records at most
+    /// once per [`failback::RECORD_SLACK`] during an outage.
+    async fn pg_only(&self, ttl: Duration) {
+        self.breaker.mark_pg_only(ttl);
+        let until = self.breaker.pg_only_until.load(Ordering::Acquire);
+        if until <= self.breaker.recorded_until.load(Ordering::Acquire) {
+            return;
+        }
+        let ahead = ttl + failback::RECORD_SLACK;
+        match failback::record_until(self.pg.pool(), ahead).await {
+            Ok(()) => {
+                let recorded = self
+                    .breaker
+                    .now()
+                    .saturating_add(u64::try_from(ahead.as_millis()).unwrap_or(u64::MAX));
+                self.breaker
+                    .recorded_until
+                    .fetch_max(recorded, Ordering::AcqRel);
+            }
+            Err(error) => {
+                metrics::counter!(STORE_ERRORS, "store" => "postgres", "op" => "failback")
+                    .increment(1);
+                tracing::warn!(%error, "cannot record the failback window in postgres");
+            }
         }
     }
 
@@ -360,9 +428,9 @@ impl Inner {
         error
     }
 
-    fn remember_deleted(&self, id: &SessionId) {
+    async fn remember_deleted(&self, id: &SessionId) {
         let ttl = Duration::from_millis(self.breaker.longest_ttl.load(Ordering::Relaxed));
-        self.breaker.mark_pg_only(ttl);
+        self.pg_only(ttl).await;
         let until = self.breaker.pg_only_until.load(Ordering::Acquire);
         let now = self.breaker.now();
         let mut deleted = self.deleted.lock().unwrap_or_else(|e| e.into_inner());
@@ -534,6 +602,9 @@ impl Inner {
         ttl: Duration,
         lock: Option<&HopLock>,
     ) -> Result<Saved, StoreError> {
+        // Recorded before the write: a node that starts after it must find
+        // the window open, even if this one dies in between.
+        self.pg_only(ttl).await;
         let saved = self
             .pg
             .catch_up(
@@ -546,7 +617,6 @@ impl Inner {
             .await
             .map_err(|e| self.pg_failed("save", e))?;
         if let Saved::Saved { .. } = saved {
-            self.breaker.mark_pg_only(ttl);
             self.forget_deleted(id);
         }
         Ok(saved)
@@ -628,7 +698,7 @@ impl Inner {
                 if error.is_redis_unavailable() {
                     self.redis_failed("save", &error);
                 }
-                self.breaker.mark_pg_only(ttl);
+                self.pg_only(ttl).await;
             }
         }
         Ok(saved)
@@ -670,7 +740,7 @@ impl Inner {
         };
         if self.breaker.is_open() {
             pg_delete().await?;
-            self.remember_deleted(id);
+            self.remember_deleted(id).await;
             return Ok(());
         }
         // In the window PostgreSQL may hold the newest copy: delete it now.
@@ -693,7 +763,7 @@ impl Inner {
                 if !window {
                     pg_delete().await?;
                 }
-                self.remember_deleted(id);
+                self.remember_deleted(id).await;
                 Ok(())
             }
             Err(error) => Err(error),
@@ -719,7 +789,7 @@ async fn probe(inner: Arc<Inner>, shutdown: CancellationToken) {
         };
         match answer {
             Ok(run_id) => {
-                inner.saw_run_id(run_id);
+                inner.saw_run_id(run_id).await;
                 if inner.breaker.is_open() {
                     inner.close();
                 } else {

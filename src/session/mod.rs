@@ -42,15 +42,19 @@
 //!      to Redis with a "raise" script that only ever replaces an older
 //!      version. Redis failing here only extends the window.
 //!    - `delete` removes the session from both.
-//! 5. **Restarts and stale snapshots.** The window lives in memory, so a node
-//!    that starts does not know what other nodes wrote to PostgreSQL while
-//!    Redis was away, and a Redis restarted from an older snapshot holds older
-//!    copies of sessions that moved on (the mirror has the newer ones). So the
-//!    store *starts* in the failback window for `restart_window` (the app
-//!    sets a full session TTL), and when the prober sees a new `run_id` the
-//!    window opens again for that long. Either way loads compare versions in
-//!    both stores and an older Redis copy never wins. The price: for one TTL
-//!    after a start, hops also read and write PostgreSQL.
+//! 5. **Restarts and stale snapshots.** A node that starts does not know by
+//!    itself what other nodes wrote to PostgreSQL while Redis was away, nor
+//!    whether Redis restarted from an older snapshot (which holds older
+//!    copies of sessions that moved on; the mirror has the newer ones). So
+//!    the window is shared through PostgreSQL (`ussd_failback`, see
+//!    `failback`): every node records the expiry of its PostgreSQL-only
+//!    writes there before relying on them, and the Redis `run_id` it sees. A
+//!    starting node, or a prober that sees a new `run_id`, reads that row: a
+//!    `run_id` other than the recorded one opens the window for a full
+//!    `restart_window` (the app sets a session TTL) for every node, and a
+//!    recorded expiry still ahead keeps it open. Until the row has answered,
+//!    a node assumes the window. So a deploy costs nothing when nothing went
+//!    wrong, and an older Redis copy never wins when something did.
 //!
 //! Versions never go backwards in either store, and outside the window Redis
 //! holds the newest copy, so the window rules suffice for this node.
@@ -104,6 +108,7 @@
 //! See the metric name constants below. Labels are bounded (`store`, `op`,
 //! `to`); no session id or phone ever appears in a label or a log line.
 
+mod failback;
 mod failover;
 mod lock;
 mod mirror;

@@ -268,8 +268,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the gateway after `adjust` has changed the raw settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
+    spawn_app_on(TestDb::new().await, adjust).await
+}
+
+/// [`spawn_app_with`] on a database the test prepared.
+pub async fn spawn_app_on(test_db: TestDb, adjust: impl FnOnce(&mut RawSettings)) -> TestApp {
     init_test_tracing();
-    let test_db = TestDb::new().await;
     let prefix = format!("t{}:", Uuid::new_v4().simple());
     let mut raw = test_settings(&test_db, &prefix);
     adjust(&mut raw);

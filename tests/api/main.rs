@@ -3,6 +3,7 @@
 
 mod cli;
 mod db_roles;
+mod failback;
 mod health;
 mod helpers;
 mod ledger;

@@ -10,6 +10,7 @@ use pesachama::session::{
     load_locked,
 };
 
+use crate::failback::redis_restarted_since_last_seen;
 use crate::helpers::{TestDb, servers};
 use crate::session_store::{TTL, failover, id, json, prefix, redis_conn};
 
@@ -154,16 +155,19 @@ async fn failover_hop_locks_serialise_and_expire_on_redis_and_in_the_failback_wi
     check_lock(Arc::new(store)).await;
     running.stop().await;
 
-    // A fresh database: in the window PostgreSQL's copies count too.
+    // Redis restarted since the nodes last saw it: in the window
+    // PostgreSQL's copies count too.
     let db = TestDb::new().await;
+    redis_restarted_since_last_seen(&db.pool().await).await;
     let settings = SessionSettings {
         restart_window: TTL,
         ..SessionSettings::default()
     };
     let (store, running): (FailoverStore, _) = failover(&db, &servers().redis, settings).await;
+    store.connect_redis().await.unwrap();
     assert!(
         store.in_failback_window(),
-        "a starting store is in the window"
+        "a store that finds Redis restarted is in the window"
     );
     check_lock(Arc::new(store)).await;
     running.stop().await;

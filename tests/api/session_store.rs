@@ -213,7 +213,17 @@ pub async fn failover(
     redis_url: &str,
     settings: SessionSettings,
 ) -> (FailoverStore, Running) {
-    let redis = RedisStore::new(redis_conn(redis_url).await, prefix());
+    failover_over(db, redis_url, &prefix(), settings).await
+}
+
+/// [`failover`] over the Redis keys under `prefix` (another node's).
+pub async fn failover_over(
+    db: &TestDb,
+    redis_url: &str,
+    prefix: &str,
+    settings: SessionSettings,
+) -> (FailoverStore, Running) {
+    let redis = RedisStore::new(redis_conn(redis_url).await, prefix);
     let pg = PgStore::new(db.pool().await);
     let shutdown = CancellationToken::new();
     let tasks = Supervisor::new();
@@ -322,7 +332,7 @@ async fn store_redis_view(store: &FailoverStore) -> RedisStore {
 }
 
 /// Reads the prefix back from a key the store would use.
-fn store_prefix(store: &FailoverStore) -> String {
+pub fn store_prefix(store: &FailoverStore) -> String {
     let key = store.redis_key(&SessionId::parse("x").unwrap());
     key.strip_suffix("ussd:x").unwrap().to_owned()
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use pesachama::session::ActiveStore;
 
-use crate::helpers::{TestApp, servers, spawn_app_with};
+use crate::failback::redis_restarted_since_last_seen;
+use crate::helpers::{TestApp, TestDb, servers, spawn_app_on};
 use crate::proxy::{ChaosProxy, redis_socket};
 use crate::seed::{self, GRACE};
 
@@ -20,8 +21,17 @@ async fn app_with(
     redis_timeout_ms: &str,
     adjust: impl FnOnce(&mut pesachama::config::RawSettings),
 ) -> TestApp {
+    app_on(TestDb::new().await, proxy, redis_timeout_ms, adjust).await
+}
+
+async fn app_on(
+    db: TestDb,
+    proxy: &ChaosProxy,
+    redis_timeout_ms: &str,
+    adjust: impl FnOnce(&mut pesachama::config::RawSettings),
+) -> TestApp {
     let url = format!("redis://{}", proxy.addr);
-    let app = spawn_app_with(|raw| {
+    let app = spawn_app_on(db, |raw| {
         adjust(raw);
         raw.insert("REDIS_URL".into(), url);
         // Twenty copies of one hop are not a flood from one phone.
@@ -108,10 +118,12 @@ async fn twenty_copies_of_a_wrong_pin_hop_count_one_attempt_on_redis() {
 #[tokio::test]
 async fn twenty_copies_of_a_wrong_pin_hop_count_one_attempt_on_redis_in_the_failback_window() {
     let proxy = ChaosProxy::start(redis_socket(&servers().redis)).await;
-    let app = app_behind(&proxy, "1000").await;
+    let db = TestDb::new().await;
+    redis_restarted_since_last_seen(&db.pool().await).await;
+    let app = app_on(db, &proxy, "1000", |_| {}).await;
     assert!(
         app.state.sessions.in_failback_window(),
-        "a node starts in it"
+        "a node that finds Redis restarted starts in it"
     );
     let mut phone = app.phone(GRACE);
     phone

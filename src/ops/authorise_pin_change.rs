@@ -18,6 +18,13 @@ impl Operation for AuthorisePinChange {
         verify_pin::judge(ctx, input).await
     }
 
+    async fn read_first(
+        ctx: &mut OpContext<'_>,
+        input: &Input,
+    ) -> Result<Option<Verdict>, OpError> {
+        verify_pin::peek(ctx, input).await
+    }
+
     fn changed(verdict: &Verdict) -> bool {
         verdict.counted()
     }

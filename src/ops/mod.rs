@@ -103,6 +103,18 @@ pub trait Operation {
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, OpError>> + Send;
 
+    /// A write whose outcome one plain read can sometimes settle, when that
+    /// outcome changes nothing (a correct PIN on a clean account): `Some`
+    /// answers from the read, before any transaction opens; `None` runs the
+    /// write. What it answers must be what [`Operation::run`] would, and must
+    /// not be [`Operation::changed`].
+    fn read_first(
+        _ctx: &mut OpContext<'_>,
+        _input: &Self::Input,
+    ) -> impl Future<Output = Result<Option<Self::Output>, OpError>> + Send {
+        async { Ok(None) }
+    }
+
     /// Whether a write's `output` means it changed something; only then is
     /// its idempotency key recorded. An outcome that changed nothing, or
     /// nothing a copy could change again (a correct PIN), commits no key and
@@ -188,6 +200,10 @@ pub async fn run<O: Operation>(
         Access::Write => {
             let key = env.key(O::NAME);
             let mut conn = env.db().await?;
+            let settled = O::read_first(&mut OpContext::reading(env, &mut conn), &input).await?;
+            if let Some(output) = settled.filter(|output| !O::changed(output)) {
+                return Ok(output);
+            }
             // No look-up first: the common request is not a copy, and a copy
             // that runs again is undone below. One round trip saved per write.
             let mut tx = sqlx::Acquire::begin(&mut *conn).await?;

@@ -40,6 +40,15 @@ impl Verdict {
     }
 }
 
+/// Judges a PIN entry from one read when that writes nothing (a correct PIN
+/// on a clean account, a lock, no PIN): see `pin::peek`. `None`: [`judge`]
+/// must, in a transaction.
+pub async fn peek(ctx: &mut OpContext<'_>, input: &Input) -> Result<Option<Verdict>, OpError> {
+    let app = ctx.app;
+    let check = pin::peek(ctx.db()?, &app.settings.pin_secret, input.user, &input.pin).await?;
+    Ok(check.map(Verdict::from))
+}
+
 /// Judges a PIN entry in the operation's transaction, which commits
 /// whatever the verdict: a wrong attempt rolled back would not count.
 pub async fn judge(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
@@ -53,13 +62,19 @@ pub async fn judge(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpE
         &input.pin,
     )
     .await?;
-    Ok(match check {
-        PinCheck::Correct => Verdict::Correct,
-        PinCheck::Wrong { remaining } => Verdict::Wrong { remaining },
-        PinCheck::LockedNow { until } => Verdict::LockedNow { until },
-        PinCheck::Locked { until } => Verdict::Locked { until },
-        PinCheck::NotSet => Verdict::NotSet,
-    })
+    Ok(Verdict::from(check))
+}
+
+impl From<PinCheck> for Verdict {
+    fn from(check: PinCheck) -> Verdict {
+        match check {
+            PinCheck::Correct => Verdict::Correct,
+            PinCheck::Wrong { remaining } => Verdict::Wrong { remaining },
+            PinCheck::LockedNow { until } => Verdict::LockedNow { until },
+            PinCheck::Locked { until } => Verdict::Locked { until },
+            PinCheck::NotSet => Verdict::NotSet,
+        }
+    }
 }
 
 /// The PIN typed on a screen, for a known user.
@@ -114,6 +129,13 @@ impl Operation for VerifyPin {
 
     async fn run(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
         judge(ctx, input).await
+    }
+
+    async fn read_first(
+        ctx: &mut OpContext<'_>,
+        input: &Input,
+    ) -> Result<Option<Verdict>, OpError> {
+        peek(ctx, input).await
     }
 
     fn changed(verdict: &Verdict) -> bool {

@@ -598,3 +598,56 @@ async fn a_pin_change_on_ussd_refuses_the_old_pin_and_leaves_an_alert() {
         "{sms:?}"
     );
 }
+
+/// What one plain read judges, without the PIN-check lock.
+async fn peek(pool: &PgPool, user: Uuid, digits: &str) -> Option<PinCheck> {
+    let mut conn = pool.acquire().await.unwrap();
+    pin::peek(&mut conn, &secret(), user, &pin(digits))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_plain_read_settles_only_what_writes_nothing() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let (_, user) = grace(&pool, "en").await;
+    // A clean account: the right PIN is settled by the read, a wrong one
+    // is left to the serialised check, which counts it.
+    assert_eq!(peek(&pool, user, RIGHT).await, Some(PinCheck::Correct));
+    assert_eq!(peek(&pool, user, WRONG).await, None);
+    assert_eq!(
+        check_once(&pool, user, WRONG).await,
+        PinCheck::Wrong {
+            remaining: MAX_ATTEMPTS - 1
+        }
+    );
+    // A count to clear: even the right PIN goes to the check.
+    assert_eq!(peek(&pool, user, RIGHT).await, None);
+    assert_eq!(check_once(&pool, user, RIGHT).await, PinCheck::Correct);
+    assert_eq!(peek(&pool, user, RIGHT).await, Some(PinCheck::Correct));
+    // Locked: refused by the read whatever is typed, and nothing counted.
+    for _ in 0..MAX_ATTEMPTS {
+        check_once(&pool, user, WRONG).await;
+    }
+    assert!(matches!(
+        peek(&pool, user, RIGHT).await,
+        Some(PinCheck::Locked { .. })
+    ));
+    let failed: i32 = scalar(
+        &pool,
+        "select pin_failed_attempts from users where id = $1",
+        user,
+    )
+    .await;
+    assert_eq!(failed, 0, "the read counted nothing");
+    // No PIN, or no such user.
+    assert_eq!(
+        peek(&pool, amina(&pool).await, "2468").await,
+        Some(PinCheck::NotSet)
+    );
+    assert_eq!(
+        peek(&pool, Uuid::new_v4(), "2468").await,
+        Some(PinCheck::NotSet)
+    );
+}

@@ -136,6 +136,43 @@ pub async fn seed_pin(
     Ok(())
 }
 
+/// Judges `pin` from one plain read, when that needs no write and no
+/// serialisation: a correct PIN on an account with no wrong attempts
+/// counted, a PIN locked already, or none set. `None` means [`check`] must
+/// judge it (a wrong PIN, or a correct one that clears a count).
+///
+/// Safe without the PIN-check lock: what it answers writes nothing, so it is
+/// as if it ran just before whatever guesses run beside it. A guess it
+/// calls correct is the PIN itself, which no count of attempts protects any
+/// more; it never judges a wrong guess, so the lock rule still sees every
+/// one of those. It is one round trip with no transaction: the common hop
+/// (the member typing their PIN right) costs PostgreSQL one index read.
+pub async fn peek(
+    conn: &mut PgConnection,
+    secret: &SecretString,
+    user_id: Uuid,
+    pin: &Pin,
+) -> Result<Option<PinCheck>, sqlx::Error> {
+    let Some(row) = sqlx::query!(
+        r#"select pin_hash, pin_salt, pin_failed_attempts, pin_locked_until, now() as "now!"
+             from users where id = $1"#,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(Some(PinCheck::NotSet));
+    };
+    let (Some(hash), Some(salt)) = (row.pin_hash, row.pin_salt) else {
+        return Ok(Some(PinCheck::NotSet));
+    };
+    if let Some(until) = row.pin_locked_until.filter(|until| *until > row.now) {
+        return Ok(Some(PinCheck::Locked { until }));
+    }
+    let clean = row.pin_failed_attempts == 0;
+    Ok((clean && pin_matches(secret, pin, &hash, &salt)).then_some(PinCheck::Correct))
+}
+
 /// Judges `pin` and counts the attempt, as one step that concurrent guesses
 /// cannot race.
 ///
@@ -148,10 +185,9 @@ pub async fn seed_pin(
 /// Guesses are judged one after another, so at most [`MAX_ATTEMPTS`] wrong
 /// ones are judged before the lock, and every later one sees it.
 ///
-/// Cheap in the common case: a correct PIN on a clean account is that one
-/// round trip, and writes nothing, so its commit flushes nothing (a row lock
-/// would have). A wrong PIN adds one update; the
-/// locking one also writes the audit row and queues the alert.
+/// The common case, a correct PIN on a clean account, need not come here:
+/// [`peek`] settles it from one read. A wrong PIN costs the lock and one
+/// update; the locking one also writes the audit row and queues the alert.
 ///
 /// Run it in the caller's transaction (read committed) and **commit whatever
 /// the outcome**: a rolled-back wrong attempt is an attempt not counted. The

@@ -8,6 +8,7 @@
 //! reads positive.
 
 mod amount;
+pub mod check;
 
 pub use amount::Amount;
 

@@ -1,6 +1,12 @@
 //! The chama's double-entry books: posting balanced entries and reading the
-//! balances and statements members see. Every figure shown to a member is a sum
-//! of journal lines; nothing is cached beside them.
+//! balances and statements members see.
+//!
+//! Balances are kept beside the journal: the database adds every posting's
+//! lines to `ledger_balances` (debits and credits per account and member) in
+//! the posting's own transaction, so a balance is one row to read and a
+//! rolled-back posting leaves no trace there. The daemon can only read those
+//! rows. [`check::run`] (`pesachama ledger check`) proves that each one equals
+//! the sum of its lines and that every entry balances.
 //!
 //! Sign convention (as in the schema): a positive line amount is a debit, a
 //! negative one a credit, whole shillings. Member-facing figures flip the sign
@@ -160,24 +166,27 @@ pub struct MemberBalance {
     pub chama_total: i64,
 }
 
-/// Sums the member's sub-ledgers and the chama's cash accounts.
+/// Reads the member's sub-ledger balances and the chama's cash accounts from
+/// the running balances: a few rows of `ledger_balances`, not the journal.
 pub async fn member_balance(
     conn: &mut PgConnection,
     chama_id: Uuid,
     member: Uuid,
 ) -> Result<MemberBalance, sqlx::Error> {
+    // Same figures as summing the lines: a member's row per code, every cash
+    // row of the chama whatever its member. Liability, equity and income
+    // balances are credits, shown positive; assets are debits.
     let row = sqlx::query!(
         r#"select
-             coalesce(sum(-l.amount) filter (where a.code = $3 and l.member_user_id = $2), 0)::bigint as "savings!",
-             coalesce(sum(-l.amount) filter (where a.code = $4 and l.member_user_id = $2), 0)::bigint as "shares!",
-             coalesce(sum(l.amount) filter (where a.code = $5 and l.member_user_id = $2), 0)::bigint as "loan!",
-             coalesce(sum(-l.amount) filter (where a.code = $6 and l.member_user_id = $2), 0)::bigint as "fines!",
-             coalesce(sum(l.amount) filter (where a.code between $7 and $8), 0)::bigint as "total!"
-           from journal_lines l
-           join ledger_accounts a on a.chama_id = l.chama_id and a.id = l.account_id
-          -- Both filters: without the one on accounts the planner hashes every
-          -- chama's chart of accounts.
-          where l.chama_id = $1 and a.chama_id = $1"#,
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $3 and member_user_id = $2), 0)::bigint as "savings!",
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $4 and member_user_id = $2), 0)::bigint as "shares!",
+             coalesce(sum(debits_posted - credits_posted) filter (where account_code = $5 and member_user_id = $2), 0)::bigint as "loan!",
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $6 and member_user_id = $2), 0)::bigint as "fines!",
+             coalesce(sum(debits_posted - credits_posted) filter (where account_code between $7 and $8), 0)::bigint as "total!"
+           from ledger_balances
+          where chama_id = $1
+            and (account_code between $7 and $8
+                 or (member_user_id = $2 and account_code in ($3, $4, $5, $6)))"#,
         chama_id,
         member,
         accounts::SAVINGS,

@@ -6,6 +6,7 @@ mod db_roles;
 mod health;
 mod helpers;
 mod ledger;
+mod ledger_balances;
 mod ledger_check;
 mod operations;
 mod pin_security;

@@ -12,7 +12,7 @@ use crate::db::Provisioned;
 use crate::i18n::Locales;
 use crate::phone::Msisdn;
 use crate::user::pin::{self, Unlocked};
-use crate::{db, telemetry};
+use crate::{db, ledger, telemetry};
 
 pub use crate::dev::dev;
 
@@ -186,6 +186,27 @@ pub async fn member_unlock_pin(
         }
         Unlocked::NotLocked => println!("the PIN of {phone} is not locked; nothing changed"),
         Unlocked::UnknownPhone => anyhow::bail!("no user has the phone {phone}"),
+    }
+    Ok(())
+}
+
+/// `pesachama ledger check`: prints the summary and every mismatch; fails
+/// when there is one. Read-only, so `DATABASE_URL` (the runtime role) is enough.
+pub async fn ledger_check(url: &SecretString) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    let mut conn = pool.acquire().await?;
+    let report = ledger::check::run(&mut conn)
+        .await
+        .context("cannot read the ledger")?;
+    println!("{report}");
+    for mismatch in &report.mismatches {
+        println!("{mismatch}");
+    }
+    if !report.is_consistent() {
+        anyhow::bail!(
+            "the ledger has {} mismatches (listed above)",
+            report.mismatches.len()
+        );
     }
     Ok(())
 }

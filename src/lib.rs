@@ -18,7 +18,7 @@
 //! - [`cli`]: what each command-line command does.
 //! - [`dev`]: the one-command local stack with a seeded demo chama.
 //! - [`devstack`]: private PostgreSQL and Redis servers for `dev` and tests.
-//! - [`ledger`]: balanced postings, member balances and statements, `Amount`.
+//! - [`ledger`]: balanced postings, running balances and statements, `ledger check`, `Amount`.
 //! - [`user`]: callers, their memberships and language, PINs and lockout.
 //! - [`ussd`]: Africa's Talking callbacks, hop decoding, the menu host, resume.
 //! - [`sim`]: `ussd-sim`, a terminal feature phone for trying the menus.

@@ -49,6 +49,9 @@ enum Command {
     /// Check the USSD menus and locales.
     #[command(subcommand)]
     Menus(MenusCommand),
+    /// Check the books.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
 }
@@ -64,6 +67,13 @@ enum MenusCommand {
         #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
         locales: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Prove that every running balance equals the sum of its postings and that
+    /// every entry balances; print each mismatch and fail if there is one.
+    Check,
 }
 
 #[derive(Args)]
@@ -188,6 +198,9 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         }
         Command::Menus(MenusCommand::Check { menus, locales }) => {
             cli::menus_check(&menus, &locales)
+        }
+        Command::Ledger(LedgerCommand::Check) => {
+            cli::ledger_check(&config::load_database_url(file)?).await
         }
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)

@@ -1,6 +1,12 @@
 //! The chama's double-entry books: posting balanced entries and reading the
-//! balances and statements members see. Every figure shown to a member is a sum
-//! of journal lines; nothing is cached beside them.
+//! balances and statements members see.
+//!
+//! Balances are kept beside the journal: the database adds every posting's
+//! lines to `ledger_balances` (debits and credits per account and member) in
+//! the posting's own transaction, so a balance is one row to read and a
+//! rolled-back posting leaves no trace there. The daemon can only read those
+//! rows. [`check::run`] (`pesachama ledger check`) proves that each one equals
+//! the sum of its lines and that every entry balances.
 //!
 //! Sign convention (as in the schema): a positive line amount is a debit, a
 //! negative one a credit, whole shillings. Member-facing figures flip the sign
@@ -8,6 +14,7 @@
 //! reads positive.
 
 mod amount;
+pub mod check;
 
 pub use amount::Amount;
 
@@ -65,6 +72,11 @@ pub enum PostingError {
 
 /// Posts a balanced entry in the caller's transaction. The database refuses an
 /// unbalanced one at commit; a repeated `key` is a no-op.
+///
+/// The database adds the lines to `ledger_balances` in the same statement and
+/// keeps those rows locked until the caller's transaction ends: postings on
+/// the same accounts (most touch the chama's M-Pesa account) queue behind it,
+/// so commit soon after posting.
 pub async fn post_entry(
     conn: &mut PgConnection,
     chama_id: Uuid,
@@ -88,28 +100,54 @@ pub async fn post_entry(
     let Some(entry_id) = inserted else {
         return Ok(Posting::AlreadyPosted);
     };
-    for line in lines {
-        // The insert selects the account by code: an unknown code selects no
-        // row and would silently drop the line.
-        let inserted = sqlx::query!(
-            r#"insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amount)
-               select $1, $2, id, $4, $5 from ledger_accounts where chama_id = $2 and code = $3"#,
-            entry_id,
-            chama_id,
-            line.account_code,
-            line.member,
-            line.amount
-        )
-        .execute(&mut *conn)
-        .await?;
-        if inserted.rows_affected() != 1 {
-            return Err(PostingError::UnknownAccount {
-                chama_id,
-                code: line.account_code,
-            });
-        }
+    let codes: Vec<i32> = lines.iter().map(|l| l.account_code).collect();
+    let members: Vec<Option<Uuid>> = lines.iter().map(|l| l.member).collect();
+    let amounts: Vec<i64> = lines.iter().map(|l| l.amount).collect();
+    // One statement for all lines: one round trip, and the balance trigger
+    // (a statement trigger) runs once per entry. The join picks each account
+    // by code, so an unknown code joins no row and would silently drop its
+    // line: the row count tells. Lines keep the caller's order in their ids,
+    // which order a statement's lines of one moment.
+    let inserted = sqlx::query!(
+        r#"insert into journal_lines (entry_id, chama_id, account_id, member_user_id, amount)
+           select $1, $2, a.id, l.member, l.amount
+             from unnest($3::int[], $4::uuid[], $5::bigint[])
+                  with ordinality as l (code, member, amount, n)
+             join ledger_accounts a on a.chama_id = $2 and a.code = l.code
+            order by l.n"#,
+        entry_id,
+        chama_id,
+        &codes,
+        &members as _,
+        &amounts
+    )
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() != lines.len() as u64 {
+        let code = first_unknown_code(conn, chama_id, &codes).await?;
+        return Err(PostingError::UnknownAccount { chama_id, code });
     }
     Ok(Posting::Posted(entry_id))
+}
+
+/// The first of `codes` that the chama's chart of accounts lacks.
+async fn first_unknown_code(
+    conn: &mut PgConnection,
+    chama_id: Uuid,
+    codes: &[i32],
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select c.code as "code!"
+             from unnest($2::int[]) with ordinality as c (code, n)
+            where not exists (
+                  select 1 from ledger_accounts a where a.chama_id = $1 and a.code = c.code)
+            order by c.n
+            limit 1"#,
+        chama_id,
+        codes
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// True when `error` is the database refusing an unbalanced entry.
@@ -128,24 +166,27 @@ pub struct MemberBalance {
     pub chama_total: i64,
 }
 
-/// Sums the member's sub-ledgers and the chama's cash accounts.
+/// Reads the member's sub-ledger balances and the chama's cash accounts from
+/// the running balances: a few rows of `ledger_balances`, not the journal.
 pub async fn member_balance(
     conn: &mut PgConnection,
     chama_id: Uuid,
     member: Uuid,
 ) -> Result<MemberBalance, sqlx::Error> {
+    // Same figures as summing the lines: a member's row per code, every cash
+    // row of the chama whatever its member. Liability, equity and income
+    // balances are credits, shown positive; assets are debits.
     let row = sqlx::query!(
         r#"select
-             coalesce(sum(-l.amount) filter (where a.code = $3 and l.member_user_id = $2), 0)::bigint as "savings!",
-             coalesce(sum(-l.amount) filter (where a.code = $4 and l.member_user_id = $2), 0)::bigint as "shares!",
-             coalesce(sum(l.amount) filter (where a.code = $5 and l.member_user_id = $2), 0)::bigint as "loan!",
-             coalesce(sum(-l.amount) filter (where a.code = $6 and l.member_user_id = $2), 0)::bigint as "fines!",
-             coalesce(sum(l.amount) filter (where a.code between $7 and $8), 0)::bigint as "total!"
-           from journal_lines l
-           join ledger_accounts a on a.chama_id = l.chama_id and a.id = l.account_id
-          -- Both filters: without the one on accounts the planner hashes every
-          -- chama's chart of accounts.
-          where l.chama_id = $1 and a.chama_id = $1"#,
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $3 and member_user_id = $2), 0)::bigint as "savings!",
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $4 and member_user_id = $2), 0)::bigint as "shares!",
+             coalesce(sum(debits_posted - credits_posted) filter (where account_code = $5 and member_user_id = $2), 0)::bigint as "loan!",
+             coalesce(sum(credits_posted - debits_posted) filter (where account_code = $6 and member_user_id = $2), 0)::bigint as "fines!",
+             coalesce(sum(debits_posted - credits_posted) filter (where account_code between $7 and $8), 0)::bigint as "total!"
+           from ledger_balances
+          where chama_id = $1
+            and (account_code between $7 and $8
+                 or (member_user_id = $2 and account_code in ($3, $4, $5, $6)))"#,
         chama_id,
         member,
         accounts::SAVINGS,

@@ -242,6 +242,58 @@ async fn member_unlock_pin_clears_a_lock_once_with_an_audit_row_and_an_alert() {
     );
 }
 
+#[tokio::test]
+async fn ledger_check_passes_clean_books_and_fails_on_a_tampered_balance() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let chama = crate::seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
+    let phone = "+254711000004";
+    let member = crate::seed::member(
+        &pool,
+        "UMOJA",
+        phone,
+        "Dan",
+        pesachama::chama::Role::Member,
+        None,
+        "en",
+    )
+    .await;
+    crate::seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
+
+    let clean = pesachama(Some(&db.url), &["ledger", "check"]);
+    assert!(clean.status.success(), "{}", stderr(&clean));
+    assert_eq!(
+        stdout(&clean).trim(),
+        "ledger check: 3 balances, 1 entries, 0 mismatches"
+    );
+
+    // Only the owner can write balances; the check runs as the runtime role.
+    sqlx::query("update ledger_balances set credits_posted = 1 where account_code = 3000")
+        .execute(&db.owner_pool().await)
+        .await
+        .unwrap();
+    let tampered = pesachama(Some(&db.url), &["ledger", "check"]);
+    assert!(!tampered.status.success());
+    let out = stdout(&tampered);
+    assert!(
+        out.contains("ledger check: 3 balances, 1 entries, 1 mismatches"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "chama UMOJA account 3000 member {member}: stored debits 0 credits 1, \
+             posted debits 0 credits 200"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("711000004"), "a phone in {out}");
+    assert!(
+        stderr(&tampered).contains("1 mismatches"),
+        "{}",
+        stderr(&tampered)
+    );
+}
+
 #[test]
 fn config_check_reports_every_missing_setting_at_once() {
     let out = pesachama(None, &["config", "check"]);

@@ -92,7 +92,7 @@ async fn owner_level_operations_are_refused_to_the_runtime_role() {
 
 #[tokio::test]
 async fn the_record_cannot_be_changed_by_the_runtime_role() {
-    let (_db, mut conn, _) = books().await;
+    let (db, mut conn, _) = books().await;
     sqlx::query("insert into audit_logs (actor, action) values ('cli', 'chama.create')")
         .execute(&mut conn)
         .await
@@ -110,14 +110,16 @@ async fn the_record_cannot_be_changed_by_the_runtime_role() {
         // Terms that the column grants leave out.
         "update users set id = gen_random_uuid()",
         "update ledger_accounts set code = 1001",
+        "update ledger_balances set debits_posted = 0",
     ] {
         assert_eq!(refusal(&mut conn, sql).await, PERMISSION_DENIED, "{sql}");
     }
+    db.assert_ledger_consistent().await;
 }
 
 #[tokio::test]
 async fn lines_cannot_be_added_to_an_entry_of_another_transaction() {
-    let (_db, mut conn, member) = books().await;
+    let (db, mut conn, member) = books().await;
     let attack = |prelude: &str| {
         format!(
             r#"begin;
@@ -149,6 +151,7 @@ async fn lines_cannot_be_added_to_an_entry_of_another_transaction() {
         .await
         .unwrap();
     assert_eq!(lines, 3, "the contribution's own lines only");
+    db.assert_ledger_consistent().await;
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use pesachama::app::Application;
 use pesachama::config::{RawSettings, Settings};
 use pesachama::db::{self, MIGRATOR};
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
+use pesachama::ledger::check::{self, CheckReport};
 use pesachama::state::AppState;
 use secrecy::SecretString;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -202,6 +203,24 @@ impl TestDb {
     pub async fn owner_pool(&self) -> PgPool {
         PgPool::connect(&self.owner_url).await.unwrap()
     }
+
+    /// Runs `ledger check` as the runtime role and fails the test on any
+    /// mismatch. Tests that post end with it.
+    pub async fn assert_ledger_consistent(&self) -> CheckReport {
+        let mut conn = PgConnection::connect(&self.url).await.unwrap();
+        let report = assert_ledger_consistent(&mut conn).await;
+        conn.close().await.unwrap();
+        report
+    }
+}
+
+/// Runs `ledger check` on `conn` (outside a transaction) and fails the test,
+/// listing every mismatch, unless the books are consistent.
+pub async fn assert_ledger_consistent(conn: &mut PgConnection) -> CheckReport {
+    let report = check::run(conn).await.expect("ledger check runs");
+    let listed: Vec<String> = report.mismatches.iter().map(ToString::to_string).collect();
+    assert!(report.is_consistent(), "{report}\n{}", listed.join("\n"));
+    report
 }
 
 impl Drop for TestDb {

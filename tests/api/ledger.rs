@@ -65,6 +65,7 @@ async fn a_line_on_an_unknown_account_code_refuses_the_posting() {
         .await
         .unwrap();
     assert_eq!(entries, 0);
+    db.assert_ledger_consistent().await;
 }
 
 #[tokio::test]
@@ -113,4 +114,6 @@ async fn a_posting_on_known_accounts_is_written_once() {
             "{outcome:?}"
         );
     }
+    let report = db.assert_ledger_consistent().await;
+    assert_eq!((report.balances, report.entries), (2, 1));
 }

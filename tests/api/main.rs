@@ -7,6 +7,8 @@ mod failback;
 mod health;
 mod helpers;
 mod ledger;
+mod ledger_balances;
+mod ledger_check;
 mod operations;
 mod pin_security;
 mod proxy;

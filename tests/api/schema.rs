@@ -129,6 +129,9 @@ async fn the_database_refuses_every_attack_in_the_catalogue() {
         cases.len(),
         failures.join("\n")
     );
+    // The fixture's postings (multi-row inserts, a reversal) kept their
+    // balances, and no refused attack left a trace in them.
+    db.assert_ledger_consistent().await;
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::assert_ledger_consistent;
+
 /// Grace's phone: the chairperson most tests dial as.
 pub const GRACE: &str = "+254711000001";
 
@@ -104,6 +106,9 @@ pub async fn contribution(
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    // The USSD tests post only through this seed (their operations move no
+    // money yet), so the books are checked here rather than at each test's end.
+    assert_ledger_consistent(&mut db.acquire().await.unwrap()).await;
 }
 
 /// Grace Wanjiku, the chairperson of UMOJA, with PIN 1234 and `lang`:

@@ -1,0 +1,160 @@
+//! `ledger::check::run`: passes untouched books and reports, by chama code,
+//! account code and member id, every balance or entry the owner tampered with.
+
+use pesachama::chama::Role;
+use pesachama::ledger::check::{self, Mismatch};
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::helpers::TestDb;
+use crate::seed;
+
+/// UMOJA with one member's contribution of 1,000 savings and 200 shares:
+/// three balance rows (M-Pesa, savings, shares) and one entry.
+async fn books() -> (TestDb, Uuid) {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
+    let member = seed::member(
+        &pool,
+        "UMOJA",
+        "+254711000004",
+        "Dan",
+        Role::Member,
+        None,
+        "en",
+    )
+    .await;
+    seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
+    (db, member)
+}
+
+/// Runs `sql` as the owner: the runtime role may not write these tables.
+async fn as_owner(db: &TestDb, sql: &str) {
+    let mut owner = PgConnection::connect(&db.owner_url).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut owner).await.unwrap();
+    owner.close().await.unwrap();
+}
+
+async fn run_check(db: &TestDb) -> check::CheckReport {
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    check::run(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn untouched_books_pass() {
+    let (db, _) = books().await;
+    let report = db.assert_ledger_consistent().await;
+    assert_eq!((report.balances, report.entries), (3, 1));
+    assert_eq!(
+        report.to_string(),
+        "ledger check: 3 balances, 1 entries, 0 mismatches"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_balance_is_reported_with_both_sides() {
+    let (db, member) = books().await;
+    as_owner(
+        &db,
+        "update ledger_balances set credits_posted = 5000 where account_code = 2000",
+    )
+    .await;
+
+    let report = run_check(&db).await;
+    assert_eq!(
+        report.mismatches,
+        vec![Mismatch::Balance {
+            chama_code: "UMOJA".into(),
+            account_code: 2000,
+            member: Some(member),
+            stored: Some((0, 5000)),
+            posted: Some((0, 1000)),
+        }]
+    );
+    let text = report.mismatches[0].to_string();
+    assert!(text.contains("chama UMOJA account 2000"), "{text}");
+    assert!(text.contains(&member.to_string()), "{text}");
+}
+
+#[tokio::test]
+async fn a_missing_and_a_stray_balance_row_are_both_reported() {
+    let (db, _) = books().await;
+    as_owner(
+        &db,
+        "delete from ledger_balances where account_code = 1000;
+         insert into ledger_balances (chama_id, account_id, account_code, debits_posted)
+         select chama_id, id, code, 70 from ledger_accounts where code = 1010;",
+    )
+    .await;
+
+    let report = run_check(&db).await;
+    let found: Vec<_> = report
+        .mismatches
+        .iter()
+        .map(|m| match m {
+            Mismatch::Balance {
+                account_code,
+                member: None,
+                stored,
+                posted,
+                ..
+            } => (*account_code, *stored, *posted),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(1000, None, Some((1200, 0))), (1010, Some((70, 0)), None)]
+    );
+}
+
+#[tokio::test]
+async fn an_entry_forced_past_the_balance_rule_is_reported() {
+    let (db, _) = books().await;
+    // Only the owner can switch the ledger's triggers off, and only in its
+    // own transaction: a one-line entry that also skips the balance trigger.
+    as_owner(
+        &db,
+        "begin;
+         alter table journal_entries disable trigger user;
+         alter table journal_lines disable trigger user;
+         insert into journal_entries (id, chama_id, description, idempotency_key)
+         select 'e0000000-0000-0000-0000-0000000000ff', id, 'Forged', 'forged:1'
+           from chamas where code = 'UMOJA';
+         insert into journal_lines (entry_id, chama_id, account_id, amount)
+         select 'e0000000-0000-0000-0000-0000000000ff', chama_id, id, 999
+           from ledger_accounts where code = 1000;
+         alter table journal_entries enable trigger user;
+         alter table journal_lines enable trigger user;
+         commit;",
+    )
+    .await;
+
+    let report = run_check(&db).await;
+    assert_eq!(report.entries, 2);
+    assert!(
+        report.mismatches.contains(&Mismatch::Entry {
+            chama_code: "UMOJA".into(),
+            entry_id: "e0000000-0000-0000-0000-0000000000ff".parse().unwrap(),
+            lines: 1,
+            total: "999".into(),
+        }),
+        "{:?}",
+        report.mismatches
+    );
+    // The line never reached the balances either.
+    assert!(
+        report.mismatches.iter().any(|m| matches!(
+            m,
+            Mismatch::Balance {
+                account_code: 1000,
+                stored: Some((1200, 0)),
+                posted: Some((2199, 0)),
+                ..
+            }
+        )),
+        "{:?}",
+        report.mismatches
+    );
+}

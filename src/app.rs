@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Providers, Settings};
+use crate::db::HopPool;
 use crate::labels::BoundedLabels;
 use crate::limits::RateLimits;
 use crate::menu::Menus;
@@ -104,6 +105,7 @@ impl Application {
             &mpesa_callback_token(&settings.providers),
         )?;
         let state = AppState::new(App {
+            hop_db: HopPool::new(&db, db::DEFAULT_POOL_SIZE),
             db,
             sessions,
             sms: sms.client,
@@ -210,6 +212,7 @@ impl Application {
         if let Ok(false) = drained {
             tracing::warn!("drain deadline passed with work still running; exiting anyway");
         }
+        self.state.hop_db.close().await;
         self.state.db.close().await;
         watched?;
         drained?;

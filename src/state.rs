@@ -11,6 +11,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::Settings;
+use crate::db::HopPool;
 use crate::labels::BoundedLabels;
 use crate::limits::RateLimits;
 use crate::menu::Menus;
@@ -39,6 +40,9 @@ impl Deref for AppState {
 pub struct App {
     /// The system of record.
     pub db: PgPool,
+    /// The same database for the queries of USSD hops: connections go back
+    /// without sqlx's ping (see `db::HopPool`).
+    pub hop_db: HopPool,
     /// USSD sessions: Redis first, PostgreSQL behind it. Holds the Redis
     /// connection, which may come only after the start (Redis down).
     pub sessions: FailoverStore,

@@ -6,9 +6,11 @@
 //! the daemon as a runtime role that owns nothing (`DATABASE_URL`); see
 //! [`roles`] and [`schema`].
 
+mod hop_pool;
 mod roles;
 mod schema;
 
+pub use hop_pool::{HOP_POOL_DISCARDED, HopConn, HopPool, STALE_AFTER};
 pub use roles::{
     Provisioned, RUNTIME_GROUP, has_owner_powers, provision_runtime_role, url_for_login,
 };

@@ -1,11 +1,12 @@
 //! What an operation runs with: the request it belongs to and, when it
 //! touches PostgreSQL, the connection (in a transaction for a write).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sqlx::PgConnection;
-use sqlx::Postgres;
-use sqlx::pool::PoolConnection;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
+use crate::db::HopConn;
 use crate::state::AppState;
 
 /// The idempotency key of one effect: the request's key and the operation.
@@ -28,7 +29,10 @@ pub struct RequestEnv<'a> {
     /// for the rest of the request: checking a PIN and reading the balance
     /// then cost one checkout. The menu engine calls operations one after
     /// another through a shared reference, so the lock is never contended.
-    conn: Mutex<Option<PoolConnection<Postgres>>>,
+    conn: Mutex<Option<HopConn>>,
+    /// True when the last operation that used the connection completed:
+    /// only then does it go back to the pool when the request ends.
+    settled: AtomicBool,
 }
 
 impl<'a> RequestEnv<'a> {
@@ -40,6 +44,7 @@ impl<'a> RequestEnv<'a> {
             app,
             request_key,
             conn: Mutex::new(None),
+            settled: AtomicBool::new(true),
         }
     }
 
@@ -48,16 +53,36 @@ impl<'a> RequestEnv<'a> {
         IdempotencyKey(format!("{}:{name}", self.request_key))
     }
 
-    /// The request's connection, checked out on first use.
+    /// The request's connection, checked out on first use. Until
+    /// [`RequestEnv::settle`] it counts as in use.
     pub async fn db(&self) -> Result<MappedMutexGuard<'_, PgConnection>, sqlx::Error> {
         let mut slot = self.conn.lock().await;
         if slot.is_none() {
-            *slot = Some(self.app.db.acquire().await?);
+            *slot = Some(self.app.hop_db.acquire().await?);
         }
+        self.settled.store(false, Ordering::Release);
         Ok(MutexGuard::map(slot, |conn| match conn {
             Some(conn) => &mut **conn,
             None => unreachable!("the slot was filled above"),
         }))
+    }
+
+    /// Every query on the connection completed and no transaction is open:
+    /// it may serve the next request.
+    pub(super) fn settle(&self) {
+        self.settled.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for RequestEnv<'_> {
+    /// Gives the connection back when the last operation completed; one an
+    /// operation failed or was cancelled on is closed instead.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.get_mut().take() {
+            if *self.settled.get_mut() {
+                conn.release();
+            }
+        }
     }
 }
 

@@ -191,6 +191,18 @@ pub async fn run<O: Operation>(
     env: &RequestEnv<'_>,
     input: O::Input,
 ) -> Result<O::Output, OpError> {
+    let result = run_once::<O>(env, input).await;
+    // A refusal is an answer: its transaction, if any, was rolled back.
+    if matches!(result, Ok(_) | Err(OpError::Refused(_))) {
+        env.settle();
+    }
+    result
+}
+
+async fn run_once<O: Operation>(
+    env: &RequestEnv<'_>,
+    input: O::Input,
+) -> Result<O::Output, OpError> {
     match O::ACCESS {
         Access::None => O::run(&mut OpContext::without_db(env), input).await,
         Access::Read => {

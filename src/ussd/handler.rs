@@ -272,14 +272,14 @@ async fn start(
     // Not the host's connection: this one goes back before the resume
     // lookup, which needs one of its own while sessions are on PostgreSQL.
     let mut conn = app
-        .db
+        .hop_db
         .acquire()
         .await
         .context("Failed to reach PostgreSQL")?;
     let caller = user::find_caller(&mut conn, phone)
         .await
         .context("Failed to look up the caller")?;
-    drop(conn);
+    conn.release();
     if let Some(caller) = &caller {
         remember_caller(&mut engine, caller);
     }

@@ -6,6 +6,7 @@ mod db_roles;
 mod failback;
 mod health;
 mod helpers;
+mod hop_pool;
 mod ledger;
 mod ledger_balances;
 mod ledger_check;

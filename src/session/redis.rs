@@ -2,9 +2,9 @@
 //! `v` (version, decimal) and `d` (JSON text), expiring after the TTL.
 //!
 //! Compare-and-set and the TTL refresh run in one Lua script (EVALSHA, loaded
-//! on first use), so they are atomic without WATCH/MULTI round trips. The hop
-//! lock is a key `{prefix}ussd-lock:{id}` holding its owner's token; it is
-//! taken by the script that loads and released by the script that saves, so
+//! on first use), so they are atomic without WATCH round trips. The hop lock
+//! is a key `{prefix}ussd-lock:{id}` holding its owner's token; it is taken
+//! in the `MULTI` block that loads and released by the script that saves, so
 //! it adds no round trip. Every
 //! call runs under a tight timeout: a slow Redis is a failed Redis, and the
 //! failover store moves on to PostgreSQL.
@@ -24,18 +24,6 @@ use super::{
 /// How long one Redis call may take before it counts as failed. A hop should
 /// take about a millisecond; a local Redis answers in well under one.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
-
-/// Lock-and-load. KEYS[1]: the session key; KEYS[2]: the lock key. ARGV[1]:
-/// owner token; ARGV[2]: lease in ms. Returns nil when another hop holds the
-/// lock, else `[v, d]` (both nil when there is no session).
-static LOCK_LOAD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return redis.call('HMGET', KEYS[1], 'v', 'd')
-",
-    )
-});
 
 /// Releases the lock at KEYS[1] if it still holds token ARGV[1]. Returns 1
 /// if released.
@@ -224,7 +212,11 @@ impl RedisStore {
         stored(fields)
     }
 
-    /// Takes the hop lock and reads the session in one script.
+    /// Takes the hop lock and reads the session in one round trip: `SET NX
+    /// PX` and `HMGET` in a `MULTI` block, so nothing runs between them.
+    /// Plain commands, not a script: Redis runs them for less than a Lua
+    /// call costs, and the session read when the lock is taken by another
+    /// hop is simply ignored.
     pub async fn lock_and_find(
         &self,
         id: &SessionId,
@@ -232,15 +224,24 @@ impl RedisStore {
     ) -> Result<LockLoad, StoreError> {
         let mut conn = self.conn()?;
         let lock = HopLock::new(ActiveStore::Redis);
-        let mut call = LOCK_LOAD.key(self.key(id));
-        call.key(self.lock_key(id))
+        let mut block = ::redis::pipe();
+        block
+            .atomic()
+            .cmd("SET")
+            .arg(self.lock_key(id))
             .arg(lock.token.to_string())
-            .arg(ttl_millis(lease));
-        let fields: Option<(Option<String>, Option<String>)> =
-            self.bounded(call.invoke_async(&mut conn)).await?;
-        Ok(match fields {
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_millis(lease))
+            .cmd("HMGET")
+            .arg(self.key(id))
+            .arg("v")
+            .arg("d");
+        let (taken, fields): (Option<String>, (Option<String>, Option<String>)) =
+            self.bounded(block.query_async(&mut conn)).await?;
+        Ok(match taken {
             None => LockLoad::Busy,
-            Some(fields) => LockLoad::Locked {
+            Some(_) => LockLoad::Locked {
                 lock,
                 stored: stored(fields)?,
             },

@@ -58,7 +58,7 @@ impl PgStore {
     /// Reads a live session.
     pub async fn find(&self, id: &SessionId) -> Result<Option<Stored>, StoreError> {
         let row = sqlx::query!(
-            r#"select version, state::text as "state!"
+            r#"select version, state as "state!"
                  from ussd_sessions
                 where session_id = $1 and expires_at > now() and version > 0"#,
             id.as_str()
@@ -90,7 +90,7 @@ impl PgStore {
             None => {
                 sqlx::query_scalar!(
                     r#"insert into ussd_sessions (session_id, state, version, expires_at)
-                   values ($1, $2::text::jsonb, 1, now() + $3::bigint * interval '1 millisecond')
+                   values ($1, $2, 1, now() + $3::bigint * interval '1 millisecond')
                    on conflict (session_id) do update
                       set state = excluded.state,
                           version = excluded.version,
@@ -107,7 +107,7 @@ impl PgStore {
             Some(expected) => {
                 sqlx::query_scalar!(
                     r#"update ussd_sessions
-                      set state = $2::text::jsonb,
+                      set state = $2,
                           version = version + 1,
                           expires_at = now() + $4::bigint * interval '1 millisecond'
                     where session_id = $1 and version = $3 and expires_at > now()
@@ -142,7 +142,7 @@ impl PgStore {
         // The lock columns stay as they are unless the lock is ours.
         let version = sqlx::query_scalar!(
             r#"insert into ussd_sessions (session_id, state, version, expires_at)
-               values ($1, $2::text::jsonb, $3, now() + $4::bigint * interval '1 millisecond')
+               values ($1, $2, $3, now() + $4::bigint * interval '1 millisecond')
                on conflict (session_id) do update
                   set state = excluded.state,
                       version = excluded.version,
@@ -187,7 +187,7 @@ impl PgStore {
                   set lock_token = excluded.lock_token,
                       locked_until = excluded.locked_until
                 where s.locked_until is null or s.locked_until <= now()
-               returning s.version, s.state::text as "state!",
+               returning s.version, s.state as "state!",
                          s.version > 0 and s.expires_at > now() as "live!""#,
             id.as_str(),
             lock.token,
@@ -326,7 +326,7 @@ pub(super) async fn write_mirror_batch(
     }
     sqlx::query!(
         r#"insert into ussd_sessions (session_id, state, version, expires_at)
-           select s, d::jsonb, v, e
+           select s, d, v, e
              from unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) as t(s, d, v, e)
            on conflict (session_id) do update
               set state = excluded.state,

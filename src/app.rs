@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use redis::aio::ConnectionManagerConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -186,7 +187,14 @@ impl Application {
         tasks.spawn("public listener", async move {
             // Peer addresses feed the USSD source allow-list and rate limit.
             let service = public.into_make_service_with_connect_info::<SocketAddr>();
-            let served = axum::serve(self.http, service)
+            // Answers go out at once: hyper writes each in one call, but a
+            // kept-alive connection's next answer must not wait on an ACK.
+            let listener = self.http.tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+                }
+            });
+            let served = axum::serve(listener, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await;
             if let Err(error) = served {

@@ -26,12 +26,17 @@
 //! 7. `choice`, then `engine`: what one input decides, and `engine::Engine`,
 //!    the one struct that walks a hop from input to next screen (behind
 //!    `Catalog::begin`/`advance`/`render`).
+//!
+//! Beside the chain, `fake` is a host held in memory for the menu tests and
+//! the hop benchmark; the gateway never uses it.
 
 mod budget;
 mod catalog;
 mod check;
 mod choice;
 mod engine;
+#[doc(hidden)]
+pub mod fake;
 mod host;
 mod layout;
 mod loader;

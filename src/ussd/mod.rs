@@ -19,6 +19,15 @@ mod host;
 mod record;
 mod resume;
 
+// The pure steps of a hop, public only so `benches/hop.rs` can time them
+// without PostgreSQL or Redis; the gateway reaches them through `router`.
+#[doc(hidden)]
+pub use decode::{Fingerprinter, TextTrail};
+#[doc(hidden)]
+pub use hop::{Hop, RawHop};
+#[doc(hidden)]
+pub use record::{SessionRecord, StoredReply};
+
 use axum::Router;
 use axum::middleware;
 use axum::routing::post;

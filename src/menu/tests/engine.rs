@@ -1,8 +1,8 @@
 //! Sessions walked through the real menus with the fake host.
 
-use super::host::FakeHost;
 use super::real_catalog;
 use crate::i18n::{Lang, gsm7_len, is_gsm7};
+use crate::menu::fake::FakeHost;
 use crate::menu::{Catalog, Reply, SessionState};
 
 /// A session under test: every screen it sees is checked against the budget.

@@ -3,7 +3,6 @@
 
 mod check;
 mod engine;
-mod host;
 mod reload;
 
 use std::path::{Path, PathBuf};

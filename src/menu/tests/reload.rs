@@ -1,7 +1,8 @@
 //! Reloading: a failed check keeps the current catalog; sessions keep theirs.
 
-use super::{Overlay, host::FakeHost, root};
+use super::{Overlay, root};
 use crate::i18n::Lang;
+use crate::menu::fake::FakeHost;
 use crate::menu::{Menus, SessionState};
 use crate::ops::registry;
 

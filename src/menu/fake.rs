@@ -1,4 +1,7 @@
-//! A fake host: one member (or stranger) held in memory.
+//! A fake host: one member (or stranger) held in memory, whose actions
+//! answer without a database. The menu tests walk the real menus with it,
+//! and `benches/hop.rs` times the engine with it; that is why it is public
+//! (hidden from the docs) rather than test-only. Nothing in the gateway uses it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -10,20 +13,21 @@ use crate::i18n::{Lang, format_kes};
 use crate::menu::{ActionOutcome, Host, HostFuture, SessionState};
 
 /// What the fake knows about the caller.
-pub(super) struct FakeHost {
-    pub member: bool,
-    pub officer: bool,
-    pub chamas: Vec<String>,
-    pub statement_lines: usize,
+pub struct FakeHost {
+    pub(crate) member: bool,
+    pub(crate) officer: bool,
+    pub(crate) chamas: Vec<String>,
+    pub(crate) statement_lines: usize,
     /// An action that fails with an error.
-    pub failing: Option<&'static str>,
-    pub lang_chosen: Mutex<bool>,
-    pub pin_hash: Mutex<Option<u64>>,
-    pub wrong_pins: Mutex<u8>,
+    pub(crate) failing: Option<&'static str>,
+    pub(crate) lang_chosen: Mutex<bool>,
+    pub(crate) pin_hash: Mutex<Option<u64>>,
+    pub(crate) wrong_pins: Mutex<u8>,
 }
 
 impl FakeHost {
-    pub fn new() -> FakeHost {
+    /// A member of one chama who has chosen no language and set no PIN.
+    pub(crate) fn new() -> FakeHost {
         FakeHost {
             member: true,
             officer: false,

@@ -98,7 +98,8 @@ fn check_screen(
     }
 }
 
-/// Duplicate keys, keys taken by navigation, unknown conditions.
+/// Duplicate keys, keys out of order, keys taken by navigation, unknown
+/// conditions.
 fn check_options(
     settings: &Settings,
     options: &[MenuOption],
@@ -106,10 +107,19 @@ fn check_options(
     push: &mut dyn FnMut(IssueKind),
 ) {
     let mut seen = BTreeSet::new();
+    let mut previous = "0";
     for option in options {
         if !seen.insert(option.key.as_str()) {
             push(IssueKind::DuplicateKey(option.key.clone()));
+        } else if !is_fixed_key(&option.key, previous) {
+            // Fixed keys (menus/README.md): one digit each, read in order,
+            // so a hidden option leaves a visible gap, never a renumbering.
+            push(IssueKind::KeyOutOfOrder {
+                key: option.key.clone(),
+                after: previous.to_owned(),
+            });
         }
+        previous = option.key.as_str();
         if let Some((nav, _)) = settings
             .keys
             .named()
@@ -129,6 +139,11 @@ fn check_options(
             push(IssueKind::UnknownCondition(condition.into()));
         }
     }
+}
+
+/// Whether `key` is a digit 1 to 9 above `previous` (`"0"` for the first).
+fn is_fixed_key(key: &str, previous: &str) -> bool {
+    matches!(key.as_bytes(), [b'1'..=b'9']) && key > previous
 }
 
 fn check_reachable(settings: &Settings, screens: &Screens, report: &mut CheckReport) {

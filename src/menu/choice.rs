@@ -56,6 +56,11 @@ pub(super) async fn decide(
     input: &str,
 ) -> Step {
     let keys = &catalog.settings().keys;
+    // The home key on the home screen shows it again: a member who presses
+    // it to get "back to the start" is already there.
+    if screen.id == catalog.settings().home && input == keys.home {
+        return Step::Home;
+    }
     if shows_nav(catalog.settings(), screen) {
         if input == keys.home {
             return Step::Home;

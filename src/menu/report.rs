@@ -61,6 +61,10 @@ pub enum IssueKind {
     /// Two options of a menu share a key.
     #[error("option key `{0}` is used twice")]
     DuplicateKey(String),
+    /// An option key that is not a digit above the key before it: keys are
+    /// fixed per meaning, 1 to 9 in the order the menu lists them.
+    #[error("option key `{key}` must be a single digit 1-9 above the key before it (`{after}`)")]
+    KeyOutOfOrder { key: String, after: String },
     /// An option key equal to a navigation key.
     #[error("option key `{key}` is the {nav} navigation key")]
     KeyIsNavigation { key: String, nav: String },

@@ -158,6 +158,23 @@ fn duplicate_screens_and_option_keys_are_reported() {
 }
 
 #[test]
+fn option_keys_out_of_order_or_longer_than_a_digit_are_reported() {
+    let report = check_fixture("menus-key-order");
+    for (bad, before) in [("2", "3"), ("10", "2")] {
+        assert_issue(
+            &report,
+            "extra.toml",
+            Some("keys"),
+            |k| matches!(k, IssueKind::KeyOutOfOrder { key, after } if key == bad && after == before),
+        );
+    }
+    assert!(
+        !report.to_string().contains("`3` must be"),
+        "a gap is allowed:\n{report}"
+    );
+}
+
+#[test]
 fn sensitive_inputs_cannot_be_stored() {
     let report = check_fixture("menus-sensitive-stored");
     assert_issue(&report, "extra.toml", Some("keep_pin"), |k| {

@@ -24,7 +24,7 @@
 //! | `PESACHAMA_USSD_CALLBACK_TOKEN` | USSD callbacks must carry `?token=<value>`; `serve` needs this or basic auth | unset |
 //! | `PESACHAMA_USSD_BASIC_AUTH` | USSD callbacks must carry this `user:password`; `serve` needs this or the token | unset |
 //! | `PESACHAMA_USSD_DEFAULT_LANG` | language (`en`, `sw`) of the answers given before a session is read (rate limits, refusals) | `en` |
-//! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make | `30` |
+//! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make, all of them at once if saved up (a burst of that size, refilled one hop every 60/N seconds); `dev` defaults it to 600 | `60` |
 //! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
 //! | `PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE` | session-end events per second one source address may send | `5000` |
 //! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
@@ -176,8 +176,12 @@ pub struct UssdSettings {
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(180);
 /// Default resume window after an interrupted session.
 pub const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(120);
-/// A member types a screen every few seconds; 30 hops a minute is generous.
-pub const DEFAULT_RATE_PER_PHONE: u32 = 30;
+/// A normal session is about 20 hops in a minute and the fastest human, who
+/// reads each screen and waits for the network, does not pass one hop every
+/// two seconds. 60 a minute refills one hop a second, twice that pace, and
+/// lets a whole minute's worth arrive at once (the burst), so no member ever
+/// meets the limit; a script hammering one phone still does, within a minute.
+pub const DEFAULT_RATE_PER_PHONE: u32 = 60;
 /// Africa's Talking sends every member's hops from a handful of addresses, so
 /// the per-source limit only stops a runaway client, not real traffic.
 pub const DEFAULT_RATE_PER_SOURCE: u32 = 20_000;

@@ -30,6 +30,9 @@ pub const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
 pub const DEV_RUNTIME_ROLE: &str = "pesachama_dev";
 /// `dev` listens on loopback only unless told otherwise.
 const DEV_HTTP_ADDR: &str = "127.0.0.1:8080";
+/// Hops a minute per phone under `dev`: scripted `ussd-sim` runs replay
+/// whole sessions back to back on one demo phone.
+pub const DEV_RATE_PER_PHONE: &str = "600";
 
 /// The demo chama's code.
 pub const DEMO_CHAMA: &str = "UMOJA";
@@ -66,10 +69,7 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
         raw.insert("REDIS_URL".into(), r.url().to_owned());
         redis = Some(r);
     }
-    raw.entry("PESACHAMA_PIN_SECRET".into())
-        .or_insert_with(|| DEV_PIN_SECRET.into());
-    raw.entry("PESACHAMA_HTTP_ADDR".into())
-        .or_insert_with(|| DEV_HTTP_ADDR.into());
+    dev_defaults(&mut raw);
     let settings = Settings::parse_for_fakes(&raw)?;
     prepare_database(&DatabaseUrls {
         owner: raw
@@ -91,6 +91,17 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     drop(redis);
     drop(postgres);
     outcome
+}
+
+/// The settings `dev` picks when the environment leaves them unset.
+fn dev_defaults(raw: &mut RawSettings) {
+    for (name, value) in [
+        ("PESACHAMA_PIN_SECRET", DEV_PIN_SECRET),
+        ("PESACHAMA_HTTP_ADDR", DEV_HTTP_ADDR),
+        ("PESACHAMA_USSD_RATE_PER_PHONE", DEV_RATE_PER_PHONE),
+    ] {
+        raw.entry(name.into()).or_insert_with(|| value.into());
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -219,4 +230,28 @@ fn print_welcome(app: &Application) {
     }
     println!("Try:  curl http://{http}/readyz");
     println!("Stop with Ctrl-C.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ussd(raw: &RawSettings) -> config::UssdSettings {
+        let mut raw = raw.clone();
+        raw.insert("DATABASE_URL".into(), "postgres://db/x".into());
+        raw.insert("REDIS_URL".into(), "redis://cache".into());
+        Settings::parse_for_fakes(&raw).unwrap().ussd
+    }
+
+    #[test]
+    fn dev_relaxes_the_per_phone_rate_limit_unless_it_is_set() {
+        let mut raw = RawSettings::new();
+        dev_defaults(&mut raw);
+        assert_eq!(ussd(&raw).rate_per_phone, 600);
+        assert!(ussd(&raw).rate_per_phone > config::DEFAULT_RATE_PER_PHONE);
+
+        let mut raw = RawSettings::from([("PESACHAMA_USSD_RATE_PER_PHONE".into(), "5".into())]);
+        dev_defaults(&mut raw);
+        assert_eq!(ussd(&raw).rate_per_phone, 5);
+    }
 }

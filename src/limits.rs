@@ -99,6 +99,19 @@ mod tests {
         assert_eq!(limits.check_events(ip("10.0.0.1")), Err(Limited::Events));
     }
 
+    #[test]
+    fn a_fast_member_never_meets_the_default_phone_limit_but_a_flood_does() {
+        let limits = RateLimits::new(&test_settings());
+        let phone = "+254711000001";
+        // Three brisk sessions of 20 hops inside one minute: no refusal.
+        for hop in 0..60 {
+            assert!(limits.check_phone(phone).is_ok(), "hop {hop} refused");
+        }
+        // A script that keeps going is refused; other phones are not.
+        assert_eq!(limits.check_phone(phone), Err(Limited::Phone));
+        assert!(limits.check_phone("+254711000002").is_ok());
+    }
+
     fn test_settings() -> UssdSettings {
         crate::config::Settings::parse_for_fakes(
             &[

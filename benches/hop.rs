@@ -166,6 +166,7 @@ fn balance_record(catalog: &Catalog, host: &FakeHost) -> SessionRecord {
         name: "Wanjiku Kamau".into(),
         lang: Lang::En,
         has_pin: true,
+        language_chosen: true,
         memberships: vec![Membership {
             chama_id: Uuid::from_u128(0x0198_0000_0000_7000_8000_0000_0000_0002),
             chama_name: "Umoja Women".into(),

@@ -26,13 +26,16 @@ resume-offer =
 
 ## First dial
 
-not-member = This phone is not registered with any chama on PesaChama. Ask an official of your chama to add you, then dial again.
+# The caller's language is unknown here: both languages, one screen.
+not-member =
+    This phone is not in any chama. Ask your chama official to add you, then dial again.
+    Simu hii haiko kwenye chama chochote. Wasiliana na kiongozi wa chama akuongeze.
 choose-language = Select language / Chagua lugha
 lang-en = English
 lang-sw = Kiswahili
 set-pin = Set a 4-digit PIN to protect your account:
 confirm-pin = Enter the same PIN again to confirm:
-pin-format = A PIN is 4 digits.
+pin-format = A PIN must be 4 digits.
 pin-mismatch = The PINs did not match. Start again.
 choose-chama = Select chama:
 pin-weak-repeated = A PIN of one digit is easy to guess. Choose another.
@@ -45,14 +48,20 @@ pin-weak-same = The new PIN must differ from your current PIN.
 
 enter-pin = Enter your PIN:
 change-pin-old = Enter your current PIN:
+change-pin-new = Enter your new 4-digit PIN:
 pin-wrong = Wrong PIN. Attempts left: { $attempts_left }.
-pin-locked = Your PIN is locked after too many wrong attempts. Try again later or ask an official.
+pin-locked = Your PIN is locked after too many wrong attempts. Try again after { $lock_wait } { $lock_unit ->
+        [minute] minute
+        [hour] hour
+        [hours] hours
+       *[minutes] minutes
+    }, or contact an official of your chama.
 
 ## Main menu
 
 main-title = PesaChama
 main-balance = Balance
-main-contribute = Contribute
+main-contribute = Pay contribution
 main-loans = Loans
 main-statement = Mini-statement
 main-account = My account
@@ -65,15 +74,25 @@ balance =
     Fines { $fines }
     Chama total { $chama_total }
 coming-soon = This service is coming soon.
-statement-title = Mini-statement:
+statement-title = Mini-statement (KES):
 statement-empty = No transactions yet.
+# One line from the member's side: money in, money out, money owed. No bare
+# sign: a member reads "+" as money received, which a loan is not for long.
 statement-line = { $date } { $kind ->
-        [savings] Savings
-        [shares] Shares
-        [loan] Loan
-        [fine] Fine
-       *[other] Other
-    } { $amount }
+        [savings-in] Saved
+        [savings-out] Withdrew
+        [shares-in] Bought shares
+        [shares-out] Shares paid out
+        [loan-in] Loan received
+        [loan-out] Loan repaid
+        [fine-in] Fine paid
+        [fine-out] Fine refunded
+        [other-in] Other, paid in
+       *[other-out] Other, paid out
+    } { $amount }{ $kind ->
+        [loan-in] {" "}(owed)
+       *[other] {""}
+    }
 officials = Officials' services (approvals, payouts, fines) are coming soon.
 
 ## My account

@@ -17,22 +17,25 @@ list-empty = Hakuna cha kuonyesha.
 ## Used by the USSD layer around the menus
 
 rate-limited = Maombi ni mengi mno. Tafadhali subiri dakika moja kisha upige tena.
-invalid-phone = Samahani, nambari hii ya simu haiwezi kutumia PesaChama.
+invalid-phone = Samahani, nambari hii ya simu haiwezi kutumika kwenye PesaChama.
 session-other-phone = Kipindi hiki ni cha simu nyingine. Tafadhali piga tena.
 resume-offer =
-    Kipindi chako cha mwisho kilikatika.
-    1 Endelea ulipoachia
+    Huduma yako ya mwisho ilikatika.
+    1 Endelea ulipoishia
     2 Anza upya
 
 ## First dial
 
-not-member = Nambari hii haijasajiliwa kwenye chama chochote cha PesaChama. Mwombe kiongozi wa chama chako akuongeze, kisha upige tena.
+# Lugha ya anayepiga haijulikani hapa: lugha zote mbili, skrini moja.
+not-member =
+    This phone is not in any chama. Ask your chama official to add you, then dial again.
+    Simu hii haiko kwenye chama chochote. Wasiliana na kiongozi wa chama akuongeze.
 choose-language = Select language / Chagua lugha
 lang-en = English
 lang-sw = Kiswahili
 set-pin = Weka PIN ya tarakimu 4 kulinda akaunti yako:
 confirm-pin = Weka PIN hiyo tena kuthibitisha:
-pin-format = PIN ni tarakimu 4.
+pin-format = PIN lazima iwe tarakimu 4.
 pin-mismatch = PIN hazilingani. Anza tena.
 choose-chama = Chagua chama:
 pin-weak-repeated = PIN ya tarakimu moja ni rahisi kukisia. Chagua nyingine.
@@ -45,14 +48,19 @@ pin-weak-same = PIN mpya lazima iwe tofauti na PIN yako ya sasa.
 
 enter-pin = Weka PIN yako:
 change-pin-old = Weka PIN yako ya sasa:
+change-pin-new = Weka PIN mpya ya tarakimu 4:
 pin-wrong = PIN si sahihi. Majaribio yaliyobaki: { $attempts_left }.
-pin-locked = PIN yako imefungwa baada ya majaribio mengi yasiyo sahihi. Jaribu tena baadaye au muulize kiongozi.
+pin-locked = PIN yako imefungwa baada ya majaribio mengi yasiyo sahihi. Jaribu tena baada ya { $lock_unit ->
+        [hour] saa
+        [hours] saa
+       *[minutes] dakika
+    } { $lock_wait }, au wasiliana na kiongozi wa chama.
 
 ## Main menu
 
 main-title = PesaChama
 main-balance = Salio
-main-contribute = Changa (Lipa mchango)
+main-contribute = Lipa mchango
 main-loans = Mikopo
 main-statement = Taarifa fupi
 main-account = Akaunti yangu
@@ -64,17 +72,25 @@ balance =
     Mkopo { $loan }
     Faini { $fines }
     Jumla ya chama { $chama_total }
-coming-soon = Huduma hii inakuja hivi karibuni.
-statement-title = Taarifa fupi:
+coming-soon = Huduma hii itapatikana hivi karibuni.
+statement-title = Taarifa fupi (KES):
 statement-empty = Bado hakuna miamala.
 statement-line = { $date } { $kind ->
-        [savings] Akiba
-        [shares] Hisa
-        [loan] Mkopo
-        [fine] Faini
-       *[other] Mengine
-    } { $amount }
-officials = Huduma za viongozi (kuidhinisha maombi, malipo, faini) zinakuja hivi karibuni.
+        [savings-in] Umeweka akiba
+        [savings-out] Umetoa akiba
+        [shares-in] Umenunua hisa
+        [shares-out] Umelipwa hisa
+        [loan-in] Umepokea mkopo
+        [loan-out] Umelipa mkopo
+        [fine-in] Umelipa faini
+        [fine-out] Umerudishiwa faini
+        [other-in] Mengine, umelipa
+       *[other-out] Mengine, umelipwa
+    } { $amount }{ $kind ->
+        [loan-in] {" "}(deni)
+       *[other] {""}
+    }
+officials = Huduma za viongozi (kuidhinisha maombi, malipo, faini) zitapatikana hivi karibuni.
 
 ## My account
 
@@ -82,5 +98,5 @@ account-title = Akaunti yangu
 account-change-pin = Badilisha PIN
 account-language = Lugha
 account-switch-chama = Badilisha chama
-account-help = Usaidizi
-help = PesaChama: piga nambari hii kuona salio na taarifa fupi. Kwa usaidizi, waulize viongozi wa chama chako. Usimwambie mtu yeyote PIN yako.
+account-help = Msaada
+help = PesaChama: piga nambari hii kuona salio na taarifa fupi. Kwa msaada, wasiliana na viongozi wa chama chako. Usimwambie mtu yeyote PIN yako.

@@ -103,6 +103,8 @@ impl FakeHost {
                     .vars
                     .insert("attempts_left".into(), (3 - (*wrong).min(3)).to_string());
                 if *wrong >= 3 {
+                    state.vars.insert("lock_wait".into(), "5".into());
+                    state.vars.insert("lock_unit".into(), "minutes".into());
                     ActionOutcome::End("pin-locked".into())
                 } else {
                     ActionOutcome::Invalid("pin-wrong".into())
@@ -139,7 +141,7 @@ impl FakeHost {
             }
             "load_statement" => ActionOutcome::Items(
                 (1..=self.statement_lines)
-                    .map(|i| format!("{i:02}/11 Contribution +1,000"))
+                    .map(|i| format!("{i:02}/11 Saved 1,000"))
                     .collect(),
             ),
             other => return Err(anyhow!("unknown action {other}")),

@@ -10,8 +10,8 @@ use super::{Access, MenuAction, OpContext, OpError, Operation, Refusal, RequestE
 
 /// Statement lines shown on USSD.
 const STATEMENT_LINES: i64 = 10;
-/// Longest mini-statement line (`12/11 Contribution +1,000`).
-const STATEMENT_LINE_LEN: usize = 30;
+/// Longest mini-statement line (`12/11 Umepokea mkopo 1,000,000 (deni)`).
+const STATEMENT_LINE_LEN: usize = 40;
 
 pub struct LoadStatement;
 
@@ -26,14 +26,23 @@ impl Operation for LoadStatement {
     }
 }
 
-/// The `kind` a statement line's account has in the `statement-line` message.
-fn statement_kind(account_code: i32) -> &'static str {
-    match account_code {
-        accounts::SAVINGS => "savings",
-        accounts::SHARES => "shares",
-        accounts::LOANS => "loan",
-        accounts::FINES => "fine",
-        _ => "other",
+/// The `kind` of a statement line in the `statement-line` message: the
+/// account and, from the member's side, which way the money went (`in`:
+/// saved, bought, borrowed, paid; `out`: withdrawn, paid out, repaid,
+/// refunded). The locales word each one so it cannot be misread.
+fn statement_kind(line: &StatementLine) -> &'static str {
+    let incoming = line.amount >= 0;
+    match (line.account_code, incoming) {
+        (accounts::SAVINGS, true) => "savings-in",
+        (accounts::SAVINGS, false) => "savings-out",
+        (accounts::SHARES, true) => "shares-in",
+        (accounts::SHARES, false) => "shares-out",
+        (accounts::LOANS, true) => "loan-in",
+        (accounts::LOANS, false) => "loan-out",
+        (accounts::FINES, true) => "fine-in",
+        (accounts::FINES, false) => "fine-out",
+        (_, true) => "other-in",
+        (_, false) => "other-out",
     }
 }
 
@@ -59,12 +68,14 @@ impl MenuAction for LoadStatement {
         let items = lines
             .iter()
             .map(|l| {
-                let sign = if l.amount >= 0 { "+" } else { "" };
-                let amount = format_kes(l.amount).trim_start_matches("KES ").to_owned();
+                // The direction is in the words; the title says KES.
+                let amount = format_kes(l.amount.saturating_abs())
+                    .trim_start_matches("KES ")
+                    .to_owned();
                 let vars = [
                     ("date", l.occurred_at.format("%d/%m").to_string()),
-                    ("kind", statement_kind(l.account_code).to_owned()),
-                    ("amount", format!("{sign}{amount}")),
+                    ("kind", statement_kind(l).to_owned()),
+                    ("amount", amount),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))

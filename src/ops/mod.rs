@@ -72,7 +72,9 @@ pub enum Refusal {
     #[error("no PIN is set")]
     PinNotSet,
     #[error("the PIN is locked")]
-    PinLocked,
+    PinLocked {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("the input is not valid here: {0}")]
     Invalid(&'static str),
 }
@@ -160,7 +162,7 @@ pub fn default_refusal(refusal: Refusal) -> ActionOutcome {
         Refusal::NotMember => ActionOutcome::Goto("not_member".into()),
         Refusal::NoChama => ActionOutcome::Goto("choose_chama".into()),
         Refusal::PinNotSet => ActionOutcome::Goto("set_pin".into()),
-        Refusal::PinLocked => ActionOutcome::End("pin-locked".into()),
+        Refusal::PinLocked { .. } => ActionOutcome::End("pin-locked".into()),
         Refusal::PinRequired | Refusal::OldPinRequired => ActionOutcome::Goto("main".into()),
         Refusal::Invalid(message) => ActionOutcome::Invalid(message.into()),
     }
@@ -179,6 +181,8 @@ pub async fn run_menu_action<O: MenuAction>(
     };
     match run::<O>(env, input).await {
         Ok(output) => Ok(O::answer(env, state, output)),
+        // The lock message says how long: that needs the session.
+        Err(OpError::Refused(Refusal::PinLocked { until })) => Ok(verify_pin::locked(state, until)),
         Err(OpError::Refused(refusal)) => Ok(O::refused(refusal)),
         Err(error) => Err(anyhow::Error::new(error).context(format!("operation {}", O::NAME))),
     }

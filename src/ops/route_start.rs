@@ -12,6 +12,7 @@ use super::{Access, MenuAction, OpContext, OpError, Operation, RequestEnv, vars}
 pub struct Standing {
     pub member: bool,
     pub has_pin: bool,
+    pub language_chosen: bool,
     pub chama_chosen: bool,
 }
 
@@ -20,6 +21,7 @@ impl Standing {
         Standing {
             member: vars::user(state).is_some(),
             has_pin: vars::has_pin(state),
+            language_chosen: vars::language_chosen(state),
             chama_chosen: vars::chama(state).is_some(),
         }
     }
@@ -70,12 +72,15 @@ impl Operation for RouteStart {
     type Output = Next;
 
     async fn run(_: &mut OpContext<'_>, standing: Standing) -> Result<Next, OpError> {
-        // First dial: a member picks a language before anything else.
-        Ok(if standing.member && !standing.has_pin {
-            Next::ChooseLanguage
-        } else {
-            standing.after_language()
-        })
+        // First dial: a member picks a language before anything else, once
+        // (a member with a PIN chose it before the choice was recorded).
+        Ok(
+            if standing.member && !standing.has_pin && !standing.language_chosen {
+                Next::ChooseLanguage
+            } else {
+                standing.after_language()
+            },
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use crate::user::pin::{self, Pin, PinChange, SetPinError, Weakness};
 
 use super::route_start::{Next, Standing};
 use super::stash_pin::draft_hash;
+use super::verify_pin;
 use super::{Access, MenuAction, OpContext, OpError, Operation, Refusal, RequestEnv, vars};
 
 pub struct SavePin;
@@ -63,9 +64,19 @@ impl Operation for SavePin {
             Err(SetPinError::Weak(weakness)) => Err(Refusal::Invalid(weakness.message_id()).into()),
             Err(SetPinError::AlreadySet) => Err(Refusal::OldPinRequired.into()),
             Err(SetPinError::NotSet) => Err(Refusal::PinNotSet.into()),
-            Err(SetPinError::Locked(_)) => Err(Refusal::PinLocked.into()),
+            Err(SetPinError::Locked(until)) => Err(Refusal::PinLocked { until }.into()),
             Err(SetPinError::Database(error)) => Err(error.into()),
         }
+    }
+}
+
+/// Where the new PIN's first entry is typed: a change asks for the *new*
+/// PIN, a first PIN is set on the onboarding screen.
+fn first_entry_screen(state: &SessionState) -> &'static str {
+    if vars::has_pin(state) {
+        "change_pin_new"
+    } else {
+        "set_pin"
     }
 }
 
@@ -74,10 +85,9 @@ impl MenuAction for SavePin {
 
     fn spec() -> ActionSpec {
         Weakness::ALL.into_iter().fold(
-            ActionSpec::new()
+            verify_pin::with_lock_message(ActionSpec::new())
                 .message("pin-format")
-                .message("pin-mismatch")
-                .message("pin-locked"),
+                .message("pin-mismatch"),
             |spec, weakness| spec.message(weakness.message_id()),
         )
     }
@@ -90,7 +100,7 @@ impl MenuAction for SavePin {
         let user = vars::user(state).ok_or_else(|| super::default_refusal(Refusal::NotMember))?;
         let draft = vars::pin_draft(state);
         let (Some(typed), Some(draft)) = (typed, draft) else {
-            return Err(ActionOutcome::Goto("set_pin".into()));
+            return Err(ActionOutcome::Goto(first_entry_screen(state).into()));
         };
         let pin = Pin::parse(typed).ok_or_else(|| ActionOutcome::Invalid("pin-format".into()))?;
         if draft != draft_hash(env.app, user, typed) {

@@ -54,6 +54,7 @@ impl MenuAction for SetLanguage {
 
     fn answer(_: &RequestEnv<'_>, state: &mut SessionState, lang: Lang) -> ActionOutcome {
         state.lang = lang;
+        vars::language_chosen_now(state);
         ActionOutcome::Continue
     }
 }

@@ -16,6 +16,7 @@ const CHAMA: &str = "_chama";
 const ROLE: &str = "_role";
 const MULTI: &str = "_multi";
 const HAS_PIN: &str = "_has_pin";
+const LANG_CHOSEN: &str = "_lang_chosen";
 const PIN_OK: &str = "_pin_ok";
 const PIN_CHANGE_OK: &str = "_pin_change_ok";
 const PIN_DRAFT: &str = "_pin_draft";
@@ -46,6 +47,7 @@ pub fn remember_caller(state: &mut SessionState, caller: &Caller) {
     state.lang = caller.lang;
     state.vars.insert(USER.into(), caller.user_id.to_string());
     set_flag(state, HAS_PIN, caller.has_pin);
+    set_flag(state, LANG_CHOSEN, caller.language_chosen);
     set_flag(state, MULTI, caller.memberships.len() > 1);
     if let [only] = caller.memberships.as_slice() {
         choose_chama(state, only.chama_id, &only.chama_name, only.role);
@@ -83,6 +85,15 @@ pub fn condition(state: &SessionState, name: &str) -> bool {
 
 pub fn has_pin(state: &SessionState) -> bool {
     flag(state, HAS_PIN)
+}
+
+/// Whether the caller has chosen a language (on this or an earlier dial).
+pub fn language_chosen(state: &SessionState) -> bool {
+    flag(state, LANG_CHOSEN)
+}
+
+pub fn language_chosen_now(state: &mut SessionState) {
+    set_flag(state, LANG_CHOSEN, true);
 }
 
 /// Whether the PIN was verified in this session.

@@ -103,20 +103,53 @@ pub fn show(
                 .insert("attempts_left".into(), remaining.to_string());
             ActionOutcome::Invalid("pin-wrong".into())
         }
-        Verdict::LockedNow { .. } | Verdict::Locked { .. } => {
-            ActionOutcome::End("pin-locked".into())
-        }
+        Verdict::LockedNow { until } | Verdict::Locked { until } => locked(state, until),
         Verdict::NotSet => ActionOutcome::Goto("set_pin".into()),
     }
 }
 
+/// Ends the session on `pin-locked`, which says how long the lock lasts.
+pub fn locked(state: &mut SessionState, until: DateTime<Utc>) -> ActionOutcome {
+    let (wait, unit) = lock_wait(until - Utc::now());
+    state.vars.insert(LOCK_WAIT.into(), wait.to_string());
+    state.vars.insert(LOCK_UNIT.into(), unit.into());
+    ActionOutcome::End("pin-locked".into())
+}
+
+/// Variables of `pin-locked`: a number and its unit.
+const LOCK_WAIT: &str = "lock_wait";
+const LOCK_UNIT: &str = "lock_unit";
+
+/// What is left of a lock, rounded up so the member never dials back too
+/// early: minutes below an hour, hours above (locks last 5 minutes to a
+/// day). The unit is a Fluent selector key: `minute`, `minutes`, `hour`,
+/// `hours`.
+fn lock_wait(left: chrono::TimeDelta) -> (i64, &'static str) {
+    let seconds = left.num_seconds().max(1);
+    let minutes = (seconds + 59) / 60;
+    if minutes <= 60 {
+        (minutes, if minutes == 1 { "minute" } else { "minutes" })
+    } else {
+        let hours = (minutes + 59) / 60;
+        (hours, if hours == 1 { "hour" } else { "hours" })
+    }
+}
+
+/// The variables `pin-locked` reads, for the registry entries of the
+/// actions that may end on it.
+pub fn with_lock_message(spec: ActionSpec) -> ActionSpec {
+    // A lock lasts at most a day: "24", "minutes".
+    spec.output(LOCK_WAIT, 2)
+        .output(LOCK_UNIT, 7)
+        .message("pin-locked")
+}
+
 /// The registry entry of a PIN-checking screen.
 pub fn pin_spec() -> ActionSpec {
-    ActionSpec::new()
+    with_lock_message(ActionSpec::new())
         .output("attempts_left", 1)
         .message("pin-format")
         .message("pin-wrong")
-        .message("pin-locked")
 }
 
 pub struct VerifyPin;
@@ -158,5 +191,28 @@ impl MenuAction for VerifyPin {
 
     fn answer(_: &RequestEnv<'_>, state: &mut SessionState, verdict: Verdict) -> ActionOutcome {
         show(state, verdict, vars::pin_verified_now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::lock_wait;
+
+    #[test]
+    fn the_lock_wait_is_rounded_up_in_minutes_then_hours() {
+        let cases = [
+            (TimeDelta::seconds(0), (1, "minute")),
+            (TimeDelta::seconds(59), (1, "minute")),
+            (TimeDelta::seconds(61), (2, "minutes")),
+            (TimeDelta::minutes(5), (5, "minutes")),
+            (TimeDelta::minutes(60), (60, "minutes")),
+            (TimeDelta::minutes(61), (2, "hours")),
+            (TimeDelta::hours(24), (24, "hours")),
+        ];
+        for (left, expected) in cases {
+            assert_eq!(lock_wait(left), expected, "{left}");
+        }
     }
 }

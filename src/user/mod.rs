@@ -19,6 +19,9 @@ pub struct Caller {
     pub name: String,
     pub lang: Lang,
     pub has_pin: bool,
+    /// The member chose their language on the menus (else `lang` is the
+    /// default and the first dial asks).
+    pub language_chosen: bool,
     /// Active memberships, by chama name.
     pub memberships: Vec<Membership>,
     /// How long ago (by PostgreSQL's clock) the caller's last USSD session
@@ -43,6 +46,7 @@ pub async fn find_caller(
     // One round trip: the first hop of every session runs this.
     let rows = sqlx::query!(
         r#"select u.id, u.name, u.language, u.pin_hash is not null as "has_pin!",
+                  u.language_chosen_at is not null as "language_chosen!",
                   c.id as "chama_id?", c.name as "chama_name?", m.role as "role?",
                   (select (extract(epoch from now() - max(e.received_at)) * 1000)::bigint
                      from ussd_session_ends e
@@ -64,6 +68,7 @@ pub async fn find_caller(
         name: first.name.clone(),
         lang: Lang::parse(&first.language).unwrap_or(Lang::En),
         has_pin: first.has_pin,
+        language_chosen: first.language_chosen,
         memberships: Vec::new(),
         // A clock step can make "ago" negative: that is "just now".
         interrupted_ago: first
@@ -108,14 +113,16 @@ pub async fn memberships(
         .collect())
 }
 
-/// Stores the caller's language; it applies from the next screen on.
+/// Stores the caller's language and that they chose it; it applies from
+/// the next screen on.
 pub async fn set_language(
     conn: &mut PgConnection,
     user_id: Uuid,
     lang: Lang,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update users set language = $2 where id = $1",
+        "update users set language = $2, language_chosen_at = coalesce(language_chosen_at, now())
+          where id = $1",
         user_id,
         lang.as_str()
     )

@@ -22,4 +22,5 @@ mod sim;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;
+mod ussd_members;
 mod ussd_resilience;

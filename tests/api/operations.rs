@@ -191,7 +191,7 @@ async fn a_resumed_session_never_lands_on_a_pin_change() {
             (None, &["1 Balance"]),
             (Some("5"), &["My account"]),
             (Some("1"), &["Enter your current PIN"]),
-            (Some("1234"), &["Set a 4-digit PIN"]),
+            (Some("1234"), &["Enter your new 4-digit PIN"]),
             (Some("3917"), &["Enter the same PIN again"]),
         ])
         .await;

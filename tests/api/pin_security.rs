@@ -584,9 +584,9 @@ async fn a_pin_change_on_ussd_refuses_the_old_pin_and_leaves_an_alert() {
             (None, &["5 My account"]),
             (Some("5"), &["1 Change PIN"]),
             (Some("1"), &["Enter your current PIN"]),
-            (Some(RIGHT), &["Set a 4-digit PIN"]),
+            (Some(RIGHT), &["Enter your new 4-digit PIN"]),
             (Some(RIGHT), &["same PIN again"]),
-            (Some(RIGHT), &["must differ", "Set a 4-digit PIN"]),
+            (Some(RIGHT), &["must differ", "Enter your new 4-digit PIN"]),
             (Some("2468"), &["same PIN again"]),
             (Some("2468"), &["1 Balance"]),
         ])

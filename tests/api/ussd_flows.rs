@@ -68,7 +68,7 @@ async fn a_member_checks_her_balance_in_english() {
             (Some("4"), &["CON Enter your PIN"]),
             (
                 Some("1234"),
-                &["Mini-statement:", "Savings +1,500", "Shares +250"],
+                &["Mini-statement (KES):", "Saved 1,500", "Bought shares 250"],
             ),
         ])
         .await;
@@ -151,7 +151,7 @@ async fn an_unknown_phone_is_told_how_to_join() {
     let mut phone = app.phone("+254722000999");
     let screen = phone.dial().await;
     assert!(screen.starts_with("END "), "{screen}");
-    assert!(screen.contains("Ask an official"), "{screen}");
+    assert!(screen.contains("Ask your chama official"), "{screen}");
 }
 
 #[tokio::test]
@@ -200,7 +200,7 @@ async fn an_input_containing_a_star_reaches_the_screen_whole() {
     phone.send("1").await;
     // "12*4" is one input on the PIN screen, not two: it is refused as a PIN.
     let screen = phone.send("12*4").await;
-    assert!(screen.contains("A PIN is 4 digits"), "{screen}");
+    assert!(screen.contains("A PIN must be 4 digits"), "{screen}");
     let attempts = failed_pin_attempts(&app, GRACE).await;
     assert_eq!(attempts, 0, "a malformed PIN is not a wrong PIN");
 }

@@ -112,7 +112,10 @@ async fn a_redial_after_an_interruption_offers_to_resume_without_the_pin() {
     let mut second = app.phone(GRACE);
     second
         .walk(&[
-            (None, &["Kipindi chako cha mwisho kilikatika", "1 Endelea"]),
+            (
+                None,
+                &["Huduma yako ya mwisho ilikatika", "1 Endelea ulipoishia"],
+            ),
             // Continuing lands behind the PIN again, never on the balance itself.
             (Some("1"), &["PIN"]),
             (Some("1234"), &["Akiba KES 1,000"]),

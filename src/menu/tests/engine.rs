@@ -173,7 +173,7 @@ async fn wrong_inputs_past_the_retry_limit_end_the_session() {
     let reply = walk.hop("12").await;
     assert_eq!(
         con(&reply),
-        "A PIN is 4 digits.\nEnter your PIN:\n0 Back 00 Home"
+        "A PIN must be 4 digits.\nEnter your PIN:\n0 Back 00 Home"
     );
     walk.hop("abcd").await;
     let reply = walk.hop("123456").await;
@@ -232,7 +232,7 @@ async fn a_long_statement_pages_forward_and_back() {
     let text = con(&first).to_owned();
     let first_page = text.clone();
     assert!(
-        text.starts_with("Mini-statement:\n01/11 Contribution +1,000"),
+        text.starts_with("Mini-statement (KES):\n01/11 Saved 1,000"),
         "{text}"
     );
     assert!(
@@ -292,9 +292,7 @@ async fn a_stranger_is_told_how_to_join() {
     let (_, reply) = Walk::begin(host).await;
     assert!(reply.is_end());
     assert!(
-        reply
-            .text()
-            .contains("Ask an official of your chama to add you"),
+        reply.text().contains("Ask your chama official to add you"),
         "{}",
         reply.text()
     );
@@ -361,4 +359,42 @@ async fn a_resumed_session_shows_its_screen_again_and_pin_screens_are_flagged() 
         "{}",
         reply.text()
     );
+}
+
+#[tokio::test]
+async fn the_home_key_on_the_home_screen_shows_it_again_in_both_languages() {
+    for (lang, title) in [("1", "PesaChama\n1 Balance"), ("2", "PesaChama\n1 Salio")] {
+        let (mut walk, _) = Walk::begin(FakeHost::new()).await;
+        for input in [lang, "4821", "4821"] {
+            walk.hop(input).await;
+        }
+        assert_eq!(walk.state.screen, "main");
+        let reply = walk.hop("00").await;
+        assert!(con(&reply).starts_with(title), "{}", reply.text());
+        assert!(
+            !reply.text().contains("Invalid") && !reply.text().contains("si sahihi"),
+            "{}",
+            reply.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn changing_the_pin_asks_for_the_new_pin_in_both_languages() {
+    for (lang, new_pin) in [
+        ("1", "Enter your new 4-digit PIN:"),
+        ("2", "Weka PIN mpya ya tarakimu 4:"),
+    ] {
+        let (mut walk, _) = Walk::begin(FakeHost::new()).await;
+        for input in [lang, "4821", "4821", "5", "1"] {
+            walk.hop(input).await;
+        }
+        let reply = walk.hop("4821").await;
+        assert!(con(&reply).starts_with(new_pin), "{}", reply.text());
+        walk.hop("7395").await;
+        // A mismatch asks for the new PIN again, not the first-time text.
+        let reply = walk.hop("7396").await;
+        assert!(con(&reply).contains(new_pin), "{}", reply.text());
+        assert_eq!(walk.state.screen, "change_pin_new");
+    }
 }

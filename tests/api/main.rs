@@ -12,6 +12,7 @@ mod ledger_balances;
 mod ledger_check;
 mod operations;
 mod pin_security;
+mod prerequisites;
 mod proxy;
 mod redis_down;
 mod schema;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod db_roles;
+mod dev;
 mod failback;
 mod health;
 mod helpers;

@@ -291,13 +291,17 @@ fn redis_store(settings: &Settings) -> anyhow::Result<RedisStore> {
     ))
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn termination_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler can be installed");
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term.recv() => tracing::info!("SIGTERM received"),
+/// Resolves when SIGINT or SIGTERM arrives. The handlers are installed when
+/// this is called, not when the future is first polled: a Ctrl-C right after
+/// `dev` prints its welcome must stop it cleanly, not kill it.
+pub fn termination_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler can be installed");
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler can be installed");
+    async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+        }
     }
 }

@@ -12,9 +12,56 @@ use crate::db::Provisioned;
 use crate::i18n::Locales;
 use crate::phone::Msisdn;
 use crate::user::pin::{self, Unlocked};
-use crate::{db, ledger, telemetry};
+use crate::{config, db, ledger, telemetry};
 
 pub use crate::dev::dev;
+
+/// The database of the admin commands (`chama`, `member`, `ledger check`):
+/// `DATABASE_URL` (environment or `--config` file), or else the database of a
+/// `dev` stack running from this folder, named on stderr so the operator sees
+/// which one they changed.
+pub fn admin_database_url(file: Option<&std::path::Path>) -> anyhow::Result<SecretString> {
+    let raw = config::load_raw(file)?;
+    let unset = raw
+        .get("DATABASE_URL")
+        .is_none_or(|url| url.trim().is_empty());
+    if unset {
+        let state_dir = std::path::Path::new(crate::dev::STATE_DIR);
+        if let Some((url, path)) = crate::dev::running_database_url(state_dir) {
+            eprintln!(
+                "DATABASE_URL is unset: using the running dev stack's database {} (from {})",
+                describe_database(&url),
+                path.display()
+            );
+            return Ok(url.into());
+        }
+    }
+    config::load_database_url(file).map_err(|error| {
+        if unset {
+            anyhow::anyhow!(
+                "{error}\n(or run `pesachama dev` / `cargo run -- dev` from this folder: \
+                 the admin commands then use its database)"
+            )
+        } else {
+            error.into()
+        }
+    })
+}
+
+/// `user@host:port/database` of a PostgreSQL URL: which database, never a
+/// password.
+fn describe_database(url: &str) -> String {
+    match url.parse::<sqlx::postgres::PgConnectOptions>() {
+        Ok(o) => format!(
+            "{}@{}:{}/{}",
+            o.get_username(),
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or_default()
+        ),
+        Err(_) => "(unreadable URL)".to_owned(),
+    }
+}
 
 /// How many times `chama create` tries a fresh generated code before giving up.
 const CODE_ATTEMPTS: usize = 5;
@@ -41,10 +88,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 /// Runs `app` until a termination signal, then drains.
 pub async fn run_with_signals(app: Application) -> anyhow::Result<()> {
+    run_until(app, termination_signal()).await
+}
+
+/// Runs `app` until `stop` resolves (a [`termination_signal`] made earlier,
+/// so signals are handled from that moment on), then drains.
+pub async fn run_until(
+    app: Application,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let trigger = shutdown.clone();
     tokio::spawn(async move {
-        termination_signal().await;
+        stop.await;
         trigger.cancel();
     });
     app.run_until_stopped(shutdown).await

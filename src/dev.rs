@@ -7,14 +7,20 @@
 //! Like production, it migrates as the owner and serves as the runtime role:
 //! with a private server the owner is its superuser and the daemon connects as
 //! [`DEV_RUNTIME_ROLE`].
+//!
+//! While it serves on a private PostgreSQL, it writes that server's runtime URL
+//! to [`DATABASE_URL_FILE`] so the admin commands run from the same folder
+//! find it without `DATABASE_URL` ([`running_database_url`]).
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::app::Application;
+use crate::app::termination_signal;
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
-use crate::cli::{prepare_database, run_with_signals};
+use crate::cli::{prepare_database, run_until};
 use crate::config::{self, DatabaseUrls, RawSettings, Settings};
 use crate::devstack::{PrivatePostgres, PrivateRedis};
 use crate::phone::Msisdn;
@@ -38,6 +44,20 @@ pub const DEV_RATE_PER_PHONE: &str = "600";
 pub const DEMO_CHAMA: &str = "UMOJA";
 /// A second chama, so a member of two chamas can be tried.
 pub const SECOND_CHAMA: &str = "JIRANI";
+
+/// The file under [`STATE_DIR`] holding the running dev stack's database URL.
+/// It names the runtime role on a loopback server with trust authentication,
+/// so it holds no password.
+pub const DATABASE_URL_FILE: &str = "database-url";
+
+/// The demo member who has a PIN and reads Swahili from the first run on, so
+/// the README's scripted example reaches the balance on every dial.
+pub const DEMO_PIN_PHONE: &str = "0711000005";
+/// [`DEMO_PIN_PHONE`]'s PIN, printed by `dev` and used in the README.
+pub const DEMO_PIN: &str = "2468";
+/// A demo member with no PIN and two chamas: a first dial walks through the
+/// language, the new PIN and the chama choice.
+pub const DEMO_NEW_PHONE: &str = "0711000004";
 
 /// The demo people: phone, name, role in UMOJA, also in JIRANI.
 pub const DEMO_PEOPLE: &[(&str, &str, Role, bool)] = &[
@@ -71,6 +91,7 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     }
     dev_defaults(&mut raw);
     let settings = Settings::parse_for_fakes(&raw)?;
+    let pin_secret = settings.pin_secret.clone();
     prepare_database(&DatabaseUrls {
         owner: raw
             .get("DATABASE_OWNER_URL")
@@ -85,8 +106,30 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     seed_demo(&app.state().db)
         .await
         .context("cannot seed the demo chama")?;
-    print_welcome(&app);
-    let outcome = run_with_signals(app).await;
+    seed_demo_pin(&app.state().db, &pin_secret)
+        .await
+        .context("cannot give the demo member a PIN")?;
+    // Only a private server's URL is published: it carries no password, and
+    // a server of the user's own is named by their DATABASE_URL already.
+    let published = match &postgres {
+        Some(_) => Some(
+            PublishedUrl::write(state_dir, raw["DATABASE_URL"].as_str())
+                .context("cannot write the dev database URL")?,
+        ),
+        None => None,
+    };
+    // Ctrl-C stops dev cleanly from the moment it is told to press it.
+    let stop = termination_signal();
+    println!(
+        "{}",
+        welcome(
+            app.http_addr(),
+            app.admin_addr(),
+            published.as_ref().map(|p| p.url.as_str())
+        )
+    );
+    let outcome = run_until(app, stop).await;
+    drop(published);
     // Dropping the handles stops the private servers (pg_ctl stop, SIGTERM).
     drop(redis);
     drop(postgres);
@@ -150,6 +193,64 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Gives [`DEMO_PIN_PHONE`] the PIN [`DEMO_PIN`] and Swahili when they have
+/// no PIN yet (a state kept from before this member had one included). A PIN
+/// they changed on the phone is theirs: it is left alone.
+pub async fn seed_demo_pin(
+    pool: &sqlx::PgPool,
+    secret: &secrecy::SecretString,
+) -> anyhow::Result<()> {
+    use crate::i18n::Lang;
+    use crate::user::{self, pin};
+    let mut tx = pool.begin().await?;
+    let phone = Msisdn::parse(DEMO_PIN_PHONE)?;
+    let caller = user::find_caller(&mut tx, &phone)
+        .await?
+        .context("the demo member is missing")?;
+    if !caller.has_pin {
+        let demo_pin = pin::Pin::parse(DEMO_PIN).context("the demo PIN is not 4 digits")?;
+        pin::seed_pin(&mut tx, secret, caller.user_id, &demo_pin).await?;
+        user::set_language(&mut tx, caller.user_id, Lang::Sw).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The dev stack's database URL in [`DATABASE_URL_FILE`], removed when
+/// dropped: on Ctrl-C and on any error after it was written.
+struct PublishedUrl {
+    path: PathBuf,
+    url: String,
+}
+
+impl PublishedUrl {
+    fn write(state_dir: &Path, url: &str) -> std::io::Result<PublishedUrl> {
+        let path = state_dir.join(DATABASE_URL_FILE);
+        std::fs::write(&path, format!("{url}\n"))?;
+        Ok(PublishedUrl {
+            path,
+            url: url.to_owned(),
+        })
+    }
+}
+
+impl Drop for PublishedUrl {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The database URL a running `dev` published under `state_dir`, for the
+/// admin commands when `DATABASE_URL` is unset. `None` when no dev stack runs
+/// from this folder (or it was killed before it could remove the file; the
+/// connection error then says where the URL came from).
+pub fn running_database_url(state_dir: &Path) -> Option<(String, PathBuf)> {
+    let path = state_dir.join(DATABASE_URL_FILE);
+    let url = std::fs::read_to_string(&path).ok()?;
+    let url = url.trim();
+    (!url.is_empty()).then(|| (url.to_owned(), path))
+}
+
 /// Three months of contributions (savings and shares) for a member, plus a
 /// loan for some members and a fine for others, so the balance and statement
 /// screens have something to show.
@@ -211,25 +312,109 @@ async fn seed_history(
     Ok(())
 }
 
-fn print_welcome(app: &Application) {
-    let http = app.http_addr();
-    println!();
-    println!(
-        "PesaChama dev gateway on http://{http} (metrics on http://{}/metrics)",
-        app.admin_addr()
+/// What `dev` prints once it serves: where, the demo people, the `ussd-sim`
+/// lines to dial them (the README's examples) and how the admin commands find
+/// the database (`dev_database`: the published private one, if any).
+fn welcome(http: SocketAddr, admin: SocketAddr, dev_database: Option<&str>) -> String {
+    let mut text = format!(
+        "\nPesaChama dev gateway on http://{http} (metrics on http://{admin}/metrics)\n\
+         Daraja and Africa's Talking are in-process fakes.\n\
+         Demo chama {DEMO_CHAMA} (Umoja Women Group):\n"
     );
-    println!("Daraja and Africa's Talking are in-process fakes.");
-    println!("Demo chama {DEMO_CHAMA} (Umoja Women Group):");
     for (phone, name, role, also) in DEMO_PEOPLE {
-        let extra = if *also {
-            format!(", also in {SECOND_CHAMA}")
-        } else {
-            String::new()
-        };
-        println!("  {phone}  {name:<14} {}{extra}", role.as_str());
+        let mut notes = vec![role.as_str().to_owned()];
+        if *also {
+            notes.push(format!("also in {SECOND_CHAMA}"));
+        }
+        if *phone == DEMO_PIN_PHONE {
+            notes.push(format!("PIN {DEMO_PIN}, Swahili"));
+        }
+        text.push_str(&format!("  {phone}  {name:<14} {}\n", notes.join(", ")));
     }
-    println!("Try:  curl http://{http}/readyz");
-    println!("Stop with Ctrl-C.");
+    let url = if http.to_string() == DEV_HTTP_ADDR {
+        String::new()
+    } else {
+        format!(" --url http://{http}")
+    };
+    text.push_str(&format!(
+        "\nDial as a member with a PIN who reads Swahili, to the balance:\n\
+         \x20 cargo run -- ussd-sim --phone {DEMO_PIN_PHONE}{url} 1 {DEMO_PIN}\n\
+         Dial as a new member (language, new PIN, chama), typing each answer:\n\
+         \x20 cargo run -- ussd-sim --phone {DEMO_NEW_PHONE}{url}\n"
+    ));
+    match dev_database {
+        Some(database) => text.push_str(&format!(
+            "Admin commands run from this folder use the dev database while dev runs:\n\
+             \x20 cargo run -- member list --chama {DEMO_CHAMA}\n\
+             (from elsewhere: DATABASE_URL={database})\n"
+        )),
+        None => text.push_str(&format!(
+            "Admin commands take the same DATABASE_URL as dev:\n\
+             \x20 cargo run -- member list --chama {DEMO_CHAMA}\n"
+        )),
+    }
+    text.push_str(&format!(
+        "Health: curl http://{http}/readyz\nStop with Ctrl-C."
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's scripted line, without the comment.
+    fn readme_scripted_line() -> String {
+        let readme = include_str!("../README.md");
+        let line = readme
+            .lines()
+            .find(|line| line.contains("ussd-sim") && line.contains("# scripted"))
+            .expect("the README has a scripted ussd-sim example");
+        line.split('#').next().unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn welcome_prints_the_readme_dial_lines_and_where_the_database_is() {
+        let http: SocketAddr = DEV_HTTP_ADDR.parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:9090".parse().unwrap();
+        let url = "postgres://pesachama_dev@127.0.0.1:5999/postgres";
+        let text = welcome(http, admin, Some(url));
+        assert!(text.contains(&readme_scripted_line()), "{text}");
+        assert!(
+            text.contains(&format!("cargo run -- ussd-sim --phone {DEMO_NEW_PHONE}\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains("cargo run -- member list --chama UMOJA"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("DATABASE_URL={url}")), "{text}");
+
+        let elsewhere: SocketAddr = "127.0.0.1:18080".parse().unwrap();
+        let text = welcome(elsewhere, admin, None);
+        assert!(
+            text.contains(&format!(
+                "ussd-sim --phone {DEMO_PIN_PHONE} --url http://127.0.0.1:18080 1 {DEMO_PIN}"
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("DATABASE_URL="), "{text}");
+    }
+
+    #[test]
+    fn the_published_url_is_found_while_it_lives_and_gone_after() {
+        let dir = std::env::temp_dir().join(format!("pc-dev-url-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(running_database_url(&dir).is_none());
+        let url = "postgres://pesachama_dev@127.0.0.1:5999/postgres";
+        let published = PublishedUrl::write(&dir, url).unwrap();
+        let (found, path) = running_database_url(&dir).unwrap();
+        assert_eq!(found, url);
+        assert_eq!(path, dir.join(DATABASE_URL_FILE));
+        drop(published);
+        assert!(running_database_url(&dir).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 #[cfg(test)]

@@ -184,23 +184,23 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chama(ChamaCommand::Create { name, code }) => {
-            cli::chama_create(&config::load_database_url(file)?, &name, code.as_deref()).await
+            cli::chama_create(&cli::admin_database_url(file)?, &name, code.as_deref()).await
         }
         Command::Member(MemberCommand::Add(m)) => {
-            let url = config::load_database_url(file)?;
+            let url = cli::admin_database_url(file)?;
             cli::member_add(&url, &m.chama, &m.phone, &m.name, m.role).await
         }
         Command::Member(MemberCommand::List { chama }) => {
-            cli::member_list(&config::load_database_url(file)?, &chama).await
+            cli::member_list(&cli::admin_database_url(file)?, &chama).await
         }
         Command::Member(MemberCommand::UnlockPin { phone, locales }) => {
-            cli::member_unlock_pin(&config::load_database_url(file)?, &locales, &phone).await
+            cli::member_unlock_pin(&cli::admin_database_url(file)?, &locales, &phone).await
         }
         Command::Menus(MenusCommand::Check { menus, locales }) => {
             cli::menus_check(&menus, &locales)
         }
         Command::Ledger(LedgerCommand::Check) => {
-            cli::ledger_check(&config::load_database_url(file)?).await
+            cli::ledger_check(&cli::admin_database_url(file)?).await
         }
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)

@@ -4,6 +4,7 @@
 //! Metric names follow `pesachama_<thing>_<unit>[_total]`; labels are bounded
 //! (route template, method, status, outcome), never a phone number or session id.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -44,10 +45,15 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 /// Installs the global tracing subscriber. `RUST_LOG` overrides the default
 /// filter. Safe to call more than once (later calls do nothing), which tests need.
+///
+/// Colours only when stdout (where the logs go) is a terminal: `dev > dev.log`
+/// or the journal must get plain text, not escape codes.
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Json => builder
             .json()

@@ -447,3 +447,70 @@ fn config_check_refuses_unsafe_production_values_all_at_once_without_echoing_the
         assert!(!err.contains(secret), "{secret} echoed in {err}");
     }
 }
+
+/// `pesachama ARGS` run from `folder` with an empty environment (no
+/// `DATABASE_URL`).
+fn pesachama_in(folder: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pesachama"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(folder)
+        .args(args)
+        .output()
+        .expect("pesachama runs")
+}
+
+#[tokio::test]
+async fn admin_commands_without_database_url_use_the_running_dev_stacks_database() {
+    let db = TestDb::new().await;
+    let folder = std::env::temp_dir().join(format!("pc-dev-{}", uuid::Uuid::new_v4()));
+    let state_dir = folder.join(pesachama::dev::STATE_DIR);
+    std::fs::create_dir_all(&state_dir).unwrap();
+
+    // Arrange: no dev stack running from the folder.
+    let without = pesachama_in(&folder, &["member", "list", "--chama", "UMOJA"]);
+    assert!(!without.status.success());
+    assert!(
+        stderr(&without).contains("DATABASE_URL") && stderr(&without).contains("cargo run -- dev"),
+        "{}",
+        stderr(&without)
+    );
+
+    // Act: what `dev` publishes while it serves.
+    std::fs::write(
+        state_dir.join(pesachama::dev::DATABASE_URL_FILE),
+        format!("{}\n", db.url),
+    )
+    .unwrap();
+    let created = pesachama_in(
+        &folder,
+        &[
+            "chama",
+            "create",
+            "--name",
+            "Umoja Women",
+            "--code",
+            "UMOJA",
+        ],
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+
+    // Assert
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(stdout(&created).trim(), "UMOJA");
+    assert!(
+        stderr(&created).contains("using the running dev stack's database")
+            && stderr(&created).contains(".local/dev/database-url"),
+        "{}",
+        stderr(&created)
+    );
+    assert!(
+        !stderr(&created).contains(crate::helpers::RUNTIME_PASSWORD),
+        "{}",
+        stderr(&created)
+    );
+    assert_eq!(
+        count(&db, "select count(*) from chamas where code = 'UMOJA'").await,
+        1
+    );
+}

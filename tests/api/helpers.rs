@@ -30,7 +30,7 @@ const STATE_DIR: &str = ".local/test";
 /// The login role tests and the app connect as; created in the cluster on first use.
 pub const RUNTIME_ROLE: &str = "pesachama_test_runtime";
 /// Its password: ignored under trust authentication, needed under any other.
-const RUNTIME_PASSWORD: &str = "pesachama-test-runtime";
+pub const RUNTIME_PASSWORD: &str = "pesachama-test-runtime";
 
 /// Addresses of the PostgreSQL and Redis the tests use.
 pub struct Servers {

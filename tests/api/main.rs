@@ -3,6 +3,7 @@
 
 mod cli;
 mod db_roles;
+mod dev;
 mod failback;
 mod health;
 mod helpers;
@@ -12,6 +13,7 @@ mod ledger_balances;
 mod ledger_check;
 mod operations;
 mod pin_security;
+mod prerequisites;
 mod proxy;
 mod redis_down;
 mod schema;

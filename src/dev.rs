@@ -415,11 +415,6 @@ mod tests {
         assert!(running_database_url(&dir).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     fn ussd(raw: &RawSettings) -> config::UssdSettings {
         let mut raw = raw.clone();

@@ -108,9 +108,12 @@ pub async fn hop(
     if app.ussd_limits.check_source(peer.ip()).is_err() {
         return polite_end(&app, default_lang, "rate-limited");
     }
+    let service = app.ussd_service_codes.label(&hop.service_code);
     let phone = match &hop.phone {
         Ok(phone) => phone.clone(),
         Err(error) => {
+            metrics::counter!(USSD_HOPS, "service" => service, "screen" => "invalid_phone", "outcome" => "refused")
+                .increment(1);
             tracing::info!(%error, "USSD hop from an invalid phone number");
             return polite_end(&app, default_lang, "invalid-phone");
         }
@@ -118,7 +121,6 @@ pub async fn hop(
     if app.ussd_limits.check_phone(phone.as_e164()).is_err() {
         return polite_end(&app, default_lang, "rate-limited");
     }
-    let service = app.ussd_service_codes.label(&hop.service_code);
     match answer(&app, &hop, &phone).await {
         Ok((reply, screen, outcome)) => {
             // Counted once the session is saved: a repeated dial is not a start.

@@ -180,3 +180,20 @@ async fn the_admin_listener_answers_unknown_routes_like_the_public_one() {
         .unwrap();
     assert_problem(response, 404).await;
 }
+
+#[tokio::test]
+async fn a_hop_from_an_invalid_phone_is_counted_under_a_named_screen() {
+    let app = spawn_app().await;
+    let labels = r#"service="*384*1234#",screen="invalid_phone",outcome="refused""#;
+    let before = sample(&app.metrics().await, "pesachama_ussd_hops_total", labels);
+    // A Nairobi landline: a real number, but no phone for USSD.
+    let (status, body) = app.hop("ATUid_http_edges_0002", "+254202222222", "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("END "), "{body}");
+    let after = app.metrics().await;
+    assert!(
+        sample(&after, "pesachama_ussd_hops_total", labels) > before,
+        "{after}"
+    );
+    assert!(!after.contains(r#"screen="""#), "{after}");
+}

@@ -109,8 +109,16 @@ pub async fn hop(
         return polite_end(&app, default_lang, "rate-limited");
     }
     let service = app.ussd_service_codes.label(&hop.service_code);
-    let phone = match &hop.phone {
-        Ok(phone) => phone.clone(),
+    // A phone of a country that may not have members is refused like an
+    // invalid one, before any lookup: it cannot be a member (see
+    // `MemberCountries`).
+    let phone = match hop.phone.as_ref().map_err(Clone::clone).and_then(|phone| {
+        app.settings
+            .member_countries
+            .check(phone)
+            .map(|()| phone.clone())
+    }) {
+        Ok(phone) => phone,
         Err(error) => {
             metrics::counter!(USSD_HOPS, "service" => service, "screen" => "invalid_phone", "outcome" => "refused")
                 .increment(1);

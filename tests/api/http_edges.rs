@@ -1,11 +1,16 @@
 //! Hostile and unusual HTTP: every refusal the gateway makes before the menus
 //! is an RFC 9457 problem document with the right status, on both listeners,
-//! and is counted under a bounded route label.
+//! and is counted under a bounded route label; phones of countries that may
+//! not have members never reach the menus.
 
+use pesachama::chama::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::seed;
+
+/// A valid US number: a mobile by the numbering plan, not a Kenyan phone.
+const US_PHONE: &str = "+12025550100";
 
 /// Asserts a problem document with `status` and returns it.
 async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
@@ -196,4 +201,51 @@ async fn a_hop_from_an_invalid_phone_is_counted_under_a_named_screen() {
         "{after}"
     );
     assert!(!after.contains(r#"screen="""#), "{after}");
+}
+
+#[tokio::test]
+async fn a_member_with_a_phone_of_another_country_cannot_use_the_menus() {
+    // Arrange: a US member added before the rule existed (the CLI refuses
+    // them now), with a PIN, so a dial would otherwise reach the main menu.
+    let app = spawn_app().await;
+    seed::chama(&app.state.db, "UMOJA", "Umoja Women Group").await;
+    seed::member(
+        &app.state.db,
+        "UMOJA",
+        US_PHONE,
+        "Abroad",
+        Role::Member,
+        Some("1234"),
+        "en",
+    )
+    .await;
+
+    // Act
+    let (status, body) = app.hop("ATUid_http_edges_0003", US_PHONE, "").await;
+
+    // Assert
+    assert_eq!(status, 200);
+    assert_eq!(body, "END Sorry, this phone number cannot use PesaChama.");
+}
+
+#[tokio::test]
+async fn the_allowed_countries_are_a_setting() {
+    let app = spawn_app_with(|raw| {
+        raw.insert("PESACHAMA_MEMBER_COUNTRIES".into(), "KE,US".into());
+    })
+    .await;
+    seed::chama(&app.state.db, "UMOJA", "Umoja Women Group").await;
+    seed::member(
+        &app.state.db,
+        "UMOJA",
+        US_PHONE,
+        "Abroad",
+        Role::Member,
+        Some("1234"),
+        "en",
+    )
+    .await;
+    let (status, body) = app.hop("ATUid_http_edges_0004", US_PHONE, "").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("CON "), "{body}");
 }

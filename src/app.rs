@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::routing::get;
 use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use redis::aio::ConnectionManagerConfig;
@@ -175,8 +173,7 @@ impl Application {
             ops::purge_old_keys(self.state.db.clone(), shutdown.child_token()),
         );
         let public = api::router(self.state.clone());
-        let metrics = self.metrics.clone();
-        let admin = Router::new().route("/metrics", get(move || async move { metrics.render() }));
+        let admin = api::admin_router(self.metrics.clone());
 
         tracing::info!(
             http.addr = %self.http_addr(),

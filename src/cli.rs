@@ -10,7 +10,7 @@ use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
 use crate::config::{DatabaseUrls, Settings};
 use crate::db::Provisioned;
 use crate::i18n::Locales;
-use crate::phone::Msisdn;
+use crate::phone::{MemberCountries, Msisdn};
 use crate::user::pin::{self, Unlocked};
 use crate::{config, db, ledger, telemetry};
 
@@ -200,15 +200,19 @@ async fn create_with_generated_code(
     anyhow::bail!("could not find a free chama code; pass one with --code")
 }
 
-/// `pesachama member add`.
+/// `pesachama member add`: refuses a phone of a country not in `countries`
+/// before touching the database.
 pub async fn member_add(
     url: &SecretString,
+    countries: &MemberCountries,
     chama_code: &str,
     phone: &str,
     name: &str,
     role: Role,
 ) -> anyhow::Result<()> {
-    let phone = Msisdn::parse(phone).with_context(|| format!("invalid phone `{phone}`"))?;
+    let phone = Msisdn::parse(phone)
+        .and_then(|parsed| countries.check(&parsed).map(|()| parsed))
+        .with_context(|| format!("invalid phone `{phone}`"))?;
     let pool = db::connect(url).await?;
     let mut tx = pool.begin().await?;
     let member = chama::add_member(&mut tx, Actor::Cli, chama_code, &phone, name, role).await?;

@@ -27,6 +27,7 @@
 //! | `PESACHAMA_USSD_RATE_PER_PHONE` | hops per minute one phone may make, all of them at once if saved up (a burst of that size, refilled one hop every 60/N seconds); `dev` defaults it to 600 | `60` |
 //! | `PESACHAMA_USSD_RATE_PER_SOURCE` | hops per second one source address may make | `20000` |
 //! | `PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE` | session-end events per second one source address may send | `5000` |
+//! | `PESACHAMA_MEMBER_COUNTRIES` | comma-separated ISO 3166 codes of the countries whose phones may be members (`member add`) and use the menus | `KE` |
 //! | `PESACHAMA_SESSION_REDIS_TIMEOUT_MS` | a slower Redis session call counts as failed | `50` |
 //! | `PESACHAMA_SESSION_FAILURE_THRESHOLD` | consecutive Redis failures before sessions fail over | `3` |
 //! | `PESACHAMA_SESSION_MIRROR_FLUSH_MS` | how long session writes gather before the PostgreSQL mirror writes them | `50` |
@@ -56,6 +57,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::phone::MemberCountries;
 
 /// Default public listener, as in the contract table of the design.
 pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
@@ -96,6 +99,7 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_USSD_RATE_PER_PHONE",
     "PESACHAMA_USSD_RATE_PER_SOURCE",
     "PESACHAMA_USSD_EVENTS_RATE_PER_SOURCE",
+    "PESACHAMA_MEMBER_COUNTRIES",
     "PESACHAMA_SESSION_REDIS_TIMEOUT_MS",
     "PESACHAMA_SESSION_FAILURE_THRESHOLD",
     "PESACHAMA_SESSION_MIRROR_FLUSH_MS",
@@ -138,6 +142,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// The USSD channel: menus, sessions, callback protection, rate limits.
     pub ussd: UssdSettings,
+    /// Whose phones may be members and use the menus.
+    pub member_countries: MemberCountries,
     /// Session store timeouts and failover thresholds.
     pub sessions: crate::session::SessionSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
@@ -357,6 +363,21 @@ pub fn load_database_url(file: Option<&Path>) -> Result<SecretString, ConfigErro
         .ok_or(ConfigError::Invalid(c.problems))
 }
 
+/// `PESACHAMA_MEMBER_COUNTRIES`, for `member add`.
+pub fn load_member_countries(file: Option<&Path>) -> Result<MemberCountries, ConfigError> {
+    let raw = load_raw(file)?;
+    let mut c = Checker {
+        raw: &raw,
+        problems: Vec::new(),
+    };
+    let countries = c.member_countries();
+    if c.problems.is_empty() {
+        Ok(countries)
+    } else {
+        Err(ConfigError::Invalid(c.problems))
+    }
+}
+
 /// Collects problems while the settings are parsed one by one.
 struct Checker<'a> {
     raw: &'a RawSettings,
@@ -439,6 +460,16 @@ impl<'a> Checker<'a> {
                 default
             }),
         }
+    }
+
+    fn member_countries(&mut self) -> MemberCountries {
+        let Some(list) = self.value("PESACHAMA_MEMBER_COUNTRIES") else {
+            return MemberCountries::default();
+        };
+        MemberCountries::parse(list).unwrap_or_else(|reason| {
+            self.fail("PESACHAMA_MEMBER_COUNTRIES", reason);
+            MemberCountries::default()
+        })
     }
 
     fn seconds(&mut self, variable: &'static str, default: Duration, max: u64) -> Duration {
@@ -545,6 +576,7 @@ impl Settings {
             );
         }
         let ussd = ussd_settings(&mut c);
+        let member_countries = c.member_countries();
         let sessions = session_settings(&mut c);
         let providers = if live {
             live_providers(&mut c)
@@ -568,6 +600,7 @@ impl Settings {
                     request_timeout,
                     body_limit,
                     ussd,
+                    member_countries,
                     sessions,
                     providers,
                 })
@@ -894,6 +927,18 @@ mod tests {
                 "MPESA_SHORTCODE"
             ]
         );
+    }
+
+    #[test]
+    fn member_countries_default_to_kenya_and_a_bad_list_is_named() {
+        let mut raw = complete();
+        let s = Settings::parse(&raw).unwrap();
+        assert_eq!(s.member_countries, MemberCountries::default());
+        raw.insert("PESACHAMA_MEMBER_COUNTRIES".into(), "ke, ug".into());
+        let s = Settings::parse(&raw).unwrap();
+        assert_eq!(s.member_countries.to_string(), "KE,UG");
+        raw.insert("PESACHAMA_MEMBER_COUNTRIES".into(), "Kenya".into());
+        assert_eq!(problems(&raw), vec!["PESACHAMA_MEMBER_COUNTRIES"]);
     }
 
     #[test]

@@ -188,7 +188,8 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         }
         Command::Member(MemberCommand::Add(m)) => {
             let url = cli::admin_database_url(file)?;
-            cli::member_add(&url, &m.chama, &m.phone, &m.name, m.role).await
+            let countries = config::load_member_countries(file)?;
+            cli::member_add(&url, &countries, &m.chama, &m.phone, &m.name, m.role).await
         }
         Command::Member(MemberCommand::List { chama }) => {
             cli::member_list(&cli::admin_database_url(file)?, &chama).await

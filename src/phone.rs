@@ -3,8 +3,14 @@
 //! Parsing is delegated to the `phonenumber` crate (libphonenumber's metadata),
 //! so the set of valid Kenyan mobile ranges follows the numbering plan rather
 //! than a regex of ours. Past the edge nothing handles a raw phone `String`.
+//!
+//! Parsing accepts any country's mobile numbers (Daraja and SMS speak of
+//! them); who may be a member is narrower, [`MemberCountries`].
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
 use std::sync::LazyLock;
 
 use phonenumber::country::Id;
@@ -14,8 +20,40 @@ use phonenumber::{Mode, PhoneNumber, Type};
 ///
 /// `Display` masks the middle digits (`+254712***678`) so a number can go into a
 /// log line; use [`Msisdn::as_e164`] where the full number is needed.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Msisdn(String);
+#[derive(Clone)]
+pub struct Msisdn {
+    e164: String,
+    /// The country the numbering plan gives the number, found while parsing
+    /// (and remembered with it) so that checking it costs a hop nothing.
+    /// A function of `e164`, so equality and order look at `e164` alone.
+    country: Option<Id>,
+}
+
+impl PartialEq for Msisdn {
+    fn eq(&self, other: &Msisdn) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for Msisdn {}
+
+impl Hash for Msisdn {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.e164.hash(state);
+    }
+}
+
+impl PartialOrd for Msisdn {
+    fn partial_cmp(&self, other: &Msisdn) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Msisdn {
+    fn cmp(&self, other: &Msisdn) -> Ordering {
+        self.e164.cmp(&other.e164)
+    }
+}
 
 /// Why a phone number was refused; the message is safe to show to the person
 /// who typed it.
@@ -31,6 +69,15 @@ pub enum PhoneError {
     Invalid,
     #[error("not a mobile number (landlines cannot use USSD or M-Pesa)")]
     NotMobile,
+    #[error(
+        "a number of {country}; members need a phone of {allowed} (PESACHAMA_MEMBER_COUNTRIES)"
+    )]
+    CountryNotAllowed {
+        /// ISO 3166 code of the number's country, or `no country` (`+800…`).
+        country: String,
+        /// The allowed codes, comma-separated.
+        allowed: String,
+    },
 }
 
 /// Longest input we even try to parse; anything longer is not a phone number.
@@ -94,26 +141,32 @@ impl Msisdn {
             return Err(PhoneError::Invalid);
         }
         match number.number_type(&phonenumber::metadata::DATABASE) {
-            Type::Mobile | Type::FixedLineOrMobile => {
-                Ok(Msisdn(number.format().mode(Mode::E164).to_string()))
-            }
+            Type::Mobile | Type::FixedLineOrMobile => Ok(Msisdn {
+                e164: number.format().mode(Mode::E164).to_string(),
+                country: number.country().id(),
+            }),
             _ => Err(PhoneError::NotMobile),
         }
     }
 
     /// The full number, `+254712345678`.
     pub fn as_e164(&self) -> &str {
-        &self.0
+        &self.e164
+    }
+
+    /// The number's country (ISO 3166), when the numbering plan names one.
+    pub fn country(&self) -> Option<Id> {
+        self.country
     }
 
     /// The number as Daraja wants it: digits only, `254712345678`.
     pub fn to_daraja(&self) -> &str {
-        &self.0[1..]
+        &self.e164[1..]
     }
 
     /// A masked form for screens and logs: `0712***678` for Kenyan numbers.
     pub fn masked_local(&self) -> String {
-        match self.0.strip_prefix("+254") {
+        match self.e164.strip_prefix("+254") {
             Some(nsn) if nsn.len() == 9 => format!("0{}***{}", &nsn[..3], &nsn[6..]),
             _ => self.to_string(),
         }
@@ -123,7 +176,7 @@ impl Msisdn {
 impl fmt::Display for Msisdn {
     /// Masked: keeps the country code, the operator prefix and the last three digits.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = &self.0;
+        let n = &self.e164;
         let head = n.len().min(7);
         let tail = n.len().saturating_sub(3).max(head);
         write!(f, "{}***{}", &n[..head], &n[tail..])
@@ -133,6 +186,60 @@ impl fmt::Display for Msisdn {
 impl fmt::Debug for Msisdn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Msisdn({self})")
+    }
+}
+
+/// The countries whose phones may be members (`PESACHAMA_MEMBER_COUNTRIES`):
+/// Kenya unless configured. Chamas are Kenyan and M-Pesa pays Kenyan
+/// phones; a foreign number would be a member who can never pay in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberCountries(Vec<Id>);
+
+impl Default for MemberCountries {
+    fn default() -> MemberCountries {
+        MemberCountries(vec![Id::KE])
+    }
+}
+
+impl MemberCountries {
+    /// Parses a comma-separated list of ISO 3166 codes (`KE`, `KE,UG`); the
+    /// error names the first code that is not one.
+    pub fn parse(list: &str) -> Result<MemberCountries, String> {
+        let mut countries = Vec::new();
+        for code in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let id = Id::from_str(&code.to_ascii_uppercase())
+                .map_err(|_| format!("`{code}` is not an ISO 3166 country code like KE"))?;
+            if !countries.contains(&id) {
+                countries.push(id);
+            }
+        }
+        if countries.is_empty() {
+            return Err("names no country (KE, for Kenya, is the default)".to_owned());
+        }
+        Ok(MemberCountries(countries))
+    }
+
+    /// Whether `phone` may be a member, or why not.
+    pub fn check(&self, phone: &Msisdn) -> Result<(), PhoneError> {
+        if phone.country.is_some_and(|id| self.0.contains(&id)) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.0.iter().map(|id| id.as_ref()).collect();
+        Err(PhoneError::CountryNotAllowed {
+            country: phone
+                .country
+                .as_ref()
+                .map_or("no country", |id| id.as_ref())
+                .to_owned(),
+            allowed: allowed.join(", "),
+        })
+    }
+}
+
+impl fmt::Display for MemberCountries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let codes: Vec<&str> = self.0.iter().map(|id| id.as_ref()).collect();
+        write!(f, "{}", codes.join(","))
     }
 }
 
@@ -183,6 +290,36 @@ mod tests {
         );
         // A Nairobi landline.
         assert_eq!(Msisdn::parse("020 2222222"), Err(PhoneError::NotMobile));
+    }
+
+    #[test]
+    fn members_are_kenyan_phones_unless_configured() {
+        let us = Msisdn::parse("+12025550100").unwrap();
+        let kenyan = Msisdn::parse("0712345678").unwrap();
+        let uganda = Msisdn::parse("+256772123456").unwrap();
+        let default = MemberCountries::default();
+        assert_eq!(default.check(&kenyan), Ok(()));
+        let refused = default.check(&us).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "a number of US; members need a phone of KE (PESACHAMA_MEMBER_COUNTRIES)"
+        );
+        assert!(default.check(&uganda).is_err());
+        let east_africa = MemberCountries::parse(" ke, UG ,ke").unwrap();
+        assert_eq!(east_africa.to_string(), "KE,UG");
+        assert_eq!(east_africa.check(&uganda), Ok(()));
+        assert!(east_africa.check(&us).is_err());
+    }
+
+    #[test]
+    fn a_country_list_must_name_real_countries() {
+        assert!(
+            MemberCountries::parse("KE,XX")
+                .unwrap_err()
+                .contains("`XX`")
+        );
+        assert!(MemberCountries::parse("Kenya").is_err());
+        assert!(MemberCountries::parse(" , ").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::api::ApiError;
 use crate::session::{SessionId, SessionStore};
 use crate::state::AppState;
 use crate::telemetry::{USSD_DROPOFF, USSD_SESSIONS_ENDED};
@@ -63,8 +64,8 @@ impl EndStatus {
     }
 }
 
-fn bad_request(reason: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, reason.into()).into_response()
+fn bad_request(reason: &str) -> Response {
+    ApiError::BadRequest(reason.to_owned()).into_response()
 }
 
 /// Parses a count that AT sends as a string; junk counts as unknown.
@@ -83,10 +84,11 @@ pub async fn session_ended(
     if app.ussd_limits.check_events(peer.ip()).is_err() {
         // 429, not 200: the event was not recorded, and the sender should
         // know it is worth sending again later.
-        return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+        return ApiError::TooManyRequests.into_response();
     }
-    let Ok(Form(event)) = form else {
-        return bad_request("malformed form");
+    let event = match form {
+        Ok(Form(event)) => event,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
     };
     let Some(id) = event
         .session_id
@@ -109,14 +111,11 @@ pub async fn session_ended(
     };
     match record_end(&app, &id, &event, status).await {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
+        // 500 (logged once by `ApiError`) so Africa's Talking tries again
+        // later: the end row is written last, so the retry does the whole
+        // job again.
         Err(error) => {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "cannot record a USSD end event"
-            );
-            // 500 so Africa's Talking tries again later: the end row is
-            // written last, so the retry does the whole job again.
-            (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()
+            ApiError::Internal(error.context("cannot record a USSD end event")).into_response()
         }
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! Protection (optional, configured): an allow-list of source networks and a
 //! shared secret, either as a `token` query parameter or as HTTP basic auth.
-//! Anything else gets 403 and is counted. Peers are compared in canonical
-//! form, so an IPv4 peer seen through a dual-stack listener (`::ffff:a.b.c.d`)
-//! matches the IPv4 ranges of the allow-list. Rate limits (`governor`, in
+//! Anything else gets a 403 problem document and is counted. Peers are
+//! compared in canonical form, so an IPv4 peer seen through a dual-stack
+//! listener (`::ffff:a.b.c.d`) matches the IPv4 ranges of the allow-list. Rate limits (`governor`, in
 //! memory per node): per phone number and per source address for hops; over
 //! the limit the member sees a polite `END`, because Africa's Talking shows an
 //! ugly error for anything but a 200. Session-end events have their own limit
@@ -13,20 +13,21 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
+use crate::api::ApiError;
 use crate::state::AppState;
 use crate::telemetry::USSD_REFUSED;
 
 fn refuse(reason: &'static str) -> Response {
     metrics::counter!(USSD_REFUSED, "reason" => reason).increment(1);
     tracing::warn!(reason, "USSD callback refused");
-    (StatusCode::FORBIDDEN, "forbidden").into_response()
+    ApiError::Forbidden.into_response()
 }
 
 fn token_of(request: &Request) -> Option<&str> {

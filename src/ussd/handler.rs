@@ -1,6 +1,7 @@
 //! `POST /ussd/africastalking`: one hop, from form to `CON`/`END`.
 //!
-//! The steps: parse the form (400 on a malformed one), apply the rate limits
+//! The steps: parse the form (a malformed one is refused with a problem
+//! document: 400, or 413/415 for a body too large or not a form), apply the rate limits
 //! (answered from memory in the service's default language: a refused hop
 //! costs no PostgreSQL or session-store call), load the session under its hop
 //! lock, refuse a hop from another phone than the one that dialled, decode the
@@ -22,6 +23,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 
+use crate::api::ApiError;
 use crate::i18n::Lang;
 use crate::menu::SessionState;
 use crate::ops::vars::remember_caller;
@@ -93,22 +95,33 @@ pub async fn hop(
 ) -> Response {
     let started = Instant::now();
     let hop = match form
-        .map_err(|e| e.body_text())
-        .and_then(|Form(raw)| raw.parse().map_err(|e| e.to_string()))
+        .map_err(ApiError::from)
+        .and_then(|Form(raw)| raw.parse().map_err(|e| ApiError::BadRequest(e.to_string())))
     {
         Ok(hop) => hop,
-        Err(reason) => {
-            tracing::info!(reason, "malformed USSD callback refused");
-            return plain(StatusCode::BAD_REQUEST, reason);
+        Err(error) => {
+            tracing::info!(%error, "malformed USSD callback refused");
+            return error.into_response();
         }
     };
     let default_lang = app.settings.ussd.default_lang;
     if app.ussd_limits.check_source(peer.ip()).is_err() {
         return polite_end(&app, default_lang, "rate-limited");
     }
-    let phone = match &hop.phone {
-        Ok(phone) => phone.clone(),
+    let service = app.ussd_service_codes.label(&hop.service_code);
+    // A phone of a country that may not have members is refused like an
+    // invalid one, before any lookup: it cannot be a member (see
+    // `MemberCountries`).
+    let phone = match hop.phone.as_ref().map_err(Clone::clone).and_then(|phone| {
+        app.settings
+            .member_countries
+            .check(phone)
+            .map(|()| phone.clone())
+    }) {
+        Ok(phone) => phone,
         Err(error) => {
+            metrics::counter!(USSD_HOPS, "service" => service, "screen" => "invalid_phone", "outcome" => "refused")
+                .increment(1);
             tracing::info!(%error, "USSD hop from an invalid phone number");
             return polite_end(&app, default_lang, "invalid-phone");
         }
@@ -116,7 +129,6 @@ pub async fn hop(
     if app.ussd_limits.check_phone(phone.as_e164()).is_err() {
         return polite_end(&app, default_lang, "rate-limited");
     }
-    let service = app.ussd_service_codes.label(&hop.service_code);
     match answer(&app, &hop, &phone).await {
         Ok((reply, screen, outcome)) => {
             // Counted once the session is saved: a repeated dial is not a start.

@@ -6,9 +6,15 @@ use std::process::{Command, Output};
 use crate::helpers::TestDb;
 
 fn pesachama(database_url: Option<&str>, args: &[&str]) -> Output {
+    pesachama_with(database_url, &[], args)
+}
+
+/// [`pesachama`] with more environment variables.
+fn pesachama_with(database_url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesachama"));
     cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied());
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }
@@ -68,6 +74,50 @@ async fn chama_create_prints_the_code_and_leaves_an_audit_row() {
     );
     // The chart of accounts comes with the chama.
     assert!(count(&db, "select count(*) from ledger_accounts").await >= 20);
+}
+
+#[tokio::test]
+async fn member_add_refuses_a_phone_of_another_country_and_says_why() {
+    let db = TestDb::new().await;
+    pesachama(
+        Some(&db.url),
+        &["chama", "create", "--name", "Umoja", "--code", "UMOJA"],
+    );
+    let add = [
+        "member",
+        "add",
+        "--chama",
+        "UMOJA",
+        "--phone",
+        "+12025550100",
+        "--name",
+        "Abroad",
+    ];
+
+    let refused = pesachama(Some(&db.url), &add);
+    assert!(!refused.status.success());
+    let why = stderr(&refused);
+    assert!(
+        why.contains("a number of US; members need a phone of KE (PESACHAMA_MEMBER_COUNTRIES)"),
+        "{why}"
+    );
+    assert_eq!(count(&db, "select count(*) from users").await, 0);
+
+    let bad_setting = pesachama_with(Some(&db.url), &[("PESACHAMA_MEMBER_COUNTRIES", "XX")], &add);
+    assert!(!bad_setting.status.success());
+    assert!(
+        stderr(&bad_setting).contains("PESACHAMA_MEMBER_COUNTRIES"),
+        "{}",
+        stderr(&bad_setting)
+    );
+
+    let allowed = pesachama_with(
+        Some(&db.url),
+        &[("PESACHAMA_MEMBER_COUNTRIES", "KE,US")],
+        &add,
+    );
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+    assert_eq!(count(&db, "select count(*) from users").await, 1);
 }
 
 #[tokio::test]

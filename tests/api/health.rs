@@ -75,6 +75,7 @@ async fn unknown_routes_get_a_problem_document() {
         response.headers()["content-type"],
         "application/problem+json"
     );
+    assert!(response.headers().contains_key("x-request-id"));
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], 404);
 }
@@ -90,6 +91,12 @@ async fn oversized_bodies_are_refused_with_413() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], 413);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod failback;
 mod health;
 mod helpers;
 mod hop_pool;
+mod http_edges;
 mod ledger;
 mod ledger_balances;
 mod ledger_check;

@@ -218,7 +218,7 @@ async fn an_operator_sending_only_the_latest_input_still_works() {
 }
 
 #[tokio::test]
-async fn malformed_callbacks_are_refused_with_400_and_change_nothing() {
+async fn malformed_callbacks_are_refused_with_a_problem_and_change_nothing() {
     let app = spawn_app().await;
     let long = "1*".repeat(600);
     let cases: Vec<Vec<(&str, &str)>> = vec![
@@ -264,6 +264,10 @@ async fn malformed_callbacks_are_refused_with_400_and_change_nothing() {
     for form in &cases {
         let response = app.ussd_form("/ussd/africastalking", form).await;
         assert_eq!(response.status(), 400, "{form:?}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
     let not_a_form = app
         .client
@@ -273,7 +277,7 @@ async fn malformed_callbacks_are_refused_with_400_and_change_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(not_a_form.status(), 400);
+    assert_eq!(not_a_form.status(), 415);
     let sessions: i64 = sqlx::query_scalar("select count(*) from ussd_sessions")
         .fetch_one(&app.state.db)
         .await

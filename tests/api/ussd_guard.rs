@@ -134,6 +134,7 @@ async fn session_end_events_have_their_own_rate_limit_per_source() {
     assert_eq!(first.status(), 200);
     let second = app.ussd_form("/ussd/africastalking/events", &form).await;
     assert_eq!(second.status(), 429);
+    assert_eq!(second.headers()["content-type"], "application/problem+json");
     // Hops keep their own limit.
     let (status, _) = app.hop("ATUid_events_0002", GRACE, "").await;
     assert_eq!(status, 200);

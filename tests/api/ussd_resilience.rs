@@ -351,6 +351,10 @@ async fn callbacks_need_the_basic_auth_credential_and_an_allowed_source() {
     let url = app.url("/ussd/africastalking");
     let anonymous = app.client.post(&url).form(&form).send().await.unwrap();
     assert_eq!(anonymous.status(), 403);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
     let wrong = app
         .client
         .post(&url)

@@ -1,6 +1,5 @@
 //! Postings through `ledger::post_entry`, as the runtime role.
 
-use pesachama::chama::Role;
 use pesachama::ledger::{Line, Posting, PostingError, accounts, post_entry};
 
 use crate::helpers::TestDb;
@@ -10,17 +9,7 @@ use crate::seed;
 async fn a_line_on_an_unknown_account_code_refuses_the_posting() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let member = seed::member(
-        &pool,
-        "UMOJA",
-        "+254711000004",
-        "Dan",
-        Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = seed::dan(&pool).await;
     // 1999 fits the asset range but is not in the chart: today's silent drop
     // of this line would leave a one-line entry or, with three lines, a
     // balanced entry that is not the one asked for.
@@ -72,17 +61,7 @@ async fn a_line_on_an_unknown_account_code_refuses_the_posting() {
 async fn a_posting_on_known_accounts_is_written_once() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let member = seed::member(
-        &pool,
-        "UMOJA",
-        "+254711000004",
-        "Dan",
-        Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = seed::dan(&pool).await;
     let lines = [
         Line {
             account_code: accounts::MPESA,

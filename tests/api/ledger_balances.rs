@@ -305,17 +305,7 @@ async fn stored_balances(pool: &PgPool) -> Vec<(i32, Option<Uuid>, i64, i64)> {
 async fn a_rolled_back_posting_leaves_the_balances_as_they_were() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let member = seed::member(
-        &pool,
-        "UMOJA",
-        "+254711000004",
-        "Dan",
-        Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = seed::dan(&pool).await;
     seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
     let before = stored_balances(&pool).await;
 
@@ -355,17 +345,7 @@ async fn a_rolled_back_posting_leaves_the_balances_as_they_were() {
 async fn the_runtime_role_cannot_write_balances() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let member = seed::member(
-        &pool,
-        "UMOJA",
-        "+254711000004",
-        "Dan",
-        Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = seed::dan(&pool).await;
     seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
     let before = stored_balances(&pool).await;
 

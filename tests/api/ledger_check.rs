@@ -1,7 +1,6 @@
 //! `ledger::check::run`: passes untouched books and reports, by chama code,
 //! account code and member id, every balance or entry the owner tampered with.
 
-use pesachama::chama::Role;
 use pesachama::ledger::check::{self, Mismatch};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -14,17 +13,7 @@ use crate::seed;
 async fn books() -> (TestDb, Uuid) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let member = seed::member(
-        &pool,
-        "UMOJA",
-        "+254711000004",
-        "Dan",
-        Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = seed::dan(&pool).await;
     seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
     (db, member)
 }

@@ -12,6 +12,8 @@ use crate::helpers::assert_ledger_consistent;
 
 /// Grace's phone: the chairperson most tests dial as.
 pub const GRACE: &str = "+254711000001";
+/// Dan's phone (see [`dan`]).
+pub const DAN: &str = "+254711000004";
 
 /// The PIN secret `helpers::test_settings` gives the app.
 pub const PIN_SECRET: &str = "test-pin-secret-0123456789abcdef0123";
@@ -109,6 +111,14 @@ pub async fn contribution(
     // The USSD tests post only through this seed (their operations move no
     // money yet), so the books are checked here rather than at each test's end.
     assert_ledger_consistent(&mut db.acquire().await.unwrap()).await;
+}
+
+/// Dan, a plain member of UMOJA without a PIN, for the ledger tests:
+/// `(chama id, user id)`.
+pub async fn dan(db: &PgPool) -> (Uuid, Uuid) {
+    let umoja = chama(db, "UMOJA", "Umoja Women Group").await;
+    let dan = member(db, "UMOJA", DAN, "Dan", Role::Member, None, "en").await;
+    (umoja, dan)
 }
 
 /// Grace Wanjiku, the chairperson of UMOJA, with PIN 1234 and `lang`:

@@ -52,6 +52,12 @@ impl HopPool {
     /// Up to `size` connections with the options of `pool` (same server,
     /// role and application name); none is opened until needed.
     pub fn new(pool: &PgPool, size: u32) -> HopPool {
+        HopPool::pinging_after(pool, size, STALE_AFTER)
+    }
+
+    /// [`HopPool::new`], pinging connections idle longer than `stale_after`
+    /// (tests shorten it).
+    pub fn pinging_after(pool: &PgPool, size: u32, stale_after: Duration) -> HopPool {
         metrics::describe_counter!(
             HOP_POOL_DISCARDED,
             "Hop connections closed instead of reused: their holder failed or was cancelled"
@@ -59,22 +65,9 @@ impl HopPool {
         HopPool {
             inner: Arc::new(Inner {
                 options: (*pool.connect_options()).clone(),
-                stale_after: STALE_AFTER,
+                stale_after,
                 permits: Arc::new(Semaphore::new(size as usize)),
                 idle: Mutex::new(Vec::new()),
-            }),
-        }
-    }
-
-    /// The same pool, pinging connections idle longer than `stale_after`
-    /// (tests shorten it).
-    pub fn with_stale_after(self, stale_after: Duration) -> HopPool {
-        let inner = Arc::try_unwrap(self.inner)
-            .unwrap_or_else(|_| panic!("with_stale_after is for a pool not shared yet"));
-        HopPool {
-            inner: Arc::new(Inner {
-                stale_after,
-                ..inner
             }),
         }
     }

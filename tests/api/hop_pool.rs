@@ -131,7 +131,7 @@ async fn a_stale_connection_the_server_dropped_is_replaced_before_use() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
     let owner = db.owner_pool().await;
-    let hops = HopPool::new(&pool, 2).with_stale_after(Duration::ZERO);
+    let hops = HopPool::pinging_after(&pool, 2, Duration::ZERO);
     let mut conn = hops.acquire().await.unwrap();
     let first = pid(&mut conn).await;
     conn.release();

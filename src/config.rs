@@ -41,6 +41,17 @@
 //! | `AT_API_URL` | Africa's Talking API base URL | required |
 //! | `AT_USERNAME`, `AT_API_KEY` | Africa's Talking app credentials | required |
 //! | `AT_SMS_SENDER` | registered sender id or short code; empty = AT's shared sender | unset |
+//! | `PESACHAMA_SMS_RATE_PER_SEC` | messages per second this node hands to AT (every recipient of a bulk send counts) | `50` |
+//! | `PESACHAMA_SMS_BATCH_SIZE` | outbox rows one claim takes at most | `200` |
+//! | `PESACHAMA_SMS_CONCURRENCY` | requests to AT in flight at once on this node | `8` |
+//! | `PESACHAMA_SMS_MAX_ATTEMPTS` | attempts before a message is dead-lettered | `8` |
+//! | `PESACHAMA_SMS_RETRY_BASE_SECS`, `PESACHAMA_SMS_RETRY_MAX_SECS` | first and longest retry delay (doubling, with jitter) | `15`, `3600` |
+//! | `PESACHAMA_SMS_SENDING_TIMEOUT_SECS` | a row claimed longer than this is taken back from its (dead) node | `120` |
+//! | `PESACHAMA_SMS_ALLOWED_SOURCES` | comma-separated CIDRs allowed to post SMS delivery reports and inbound messages; empty = any | empty |
+//! | `PESACHAMA_SMS_CALLBACK_TOKEN` | SMS callbacks must carry `?token=<value>`; `serve` needs it | unset |
+//! | `PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE` | SMS callbacks per second one source address may post | `2000` |
+//! | `PESACHAMA_REMINDER_TIME` | Nairobi time of day the reminder job runs | `09:00` |
+//! | `PESACHAMA_REMINDER_DAYS_BEFORE` | days before a contribution is due that its reminder goes out | `1` |
 //!
 //! Precedence: a value in the `--config` file overrides the same variable in the
 //! environment, so one file can pin a deployment whatever the shell exports.
@@ -49,6 +60,9 @@
 //! rules of `config/production.rs`; `dev` and the tests ([`Settings::parse_for_fakes`]) do not.
 
 mod production;
+mod sms;
+
+pub use sms::SmsSettings;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -115,6 +129,18 @@ const KNOWN: &[&str] = &[
     "AT_USERNAME",
     "AT_API_KEY",
     "AT_SMS_SENDER",
+    "PESACHAMA_SMS_RATE_PER_SEC",
+    "PESACHAMA_SMS_BATCH_SIZE",
+    "PESACHAMA_SMS_CONCURRENCY",
+    "PESACHAMA_SMS_MAX_ATTEMPTS",
+    "PESACHAMA_SMS_RETRY_BASE_SECS",
+    "PESACHAMA_SMS_RETRY_MAX_SECS",
+    "PESACHAMA_SMS_SENDING_TIMEOUT_SECS",
+    "PESACHAMA_SMS_ALLOWED_SOURCES",
+    "PESACHAMA_SMS_CALLBACK_TOKEN",
+    "PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE",
+    "PESACHAMA_REMINDER_TIME",
+    "PESACHAMA_REMINDER_DAYS_BEFORE",
 ];
 
 /// The daemon's validated settings. `Debug` never shows a secret.
@@ -146,6 +172,8 @@ pub struct Settings {
     pub member_countries: MemberCountries,
     /// Session store timeouts and failover thresholds.
     pub sessions: crate::session::SessionSettings,
+    /// The SMS channel: dispatcher, callbacks, reminders.
+    pub sms: SmsSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
@@ -578,6 +606,7 @@ impl Settings {
         let ussd = ussd_settings(&mut c);
         let member_countries = c.member_countries();
         let sessions = session_settings(&mut c);
+        let sms = sms::sms_settings(&mut c);
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -602,6 +631,7 @@ impl Settings {
                     ussd,
                     member_countries,
                     sessions,
+                    sms,
                     providers,
                 })
             }
@@ -720,7 +750,7 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
 
 /// An IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) as the IPv4 network it
 /// means, so it matches the canonical peer addresses `ussd::guard` compares.
-fn canonical_net(net: ipnet::IpNet) -> ipnet::IpNet {
+pub(crate) fn canonical_net(net: ipnet::IpNet) -> ipnet::IpNet {
     match net {
         ipnet::IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
             Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
@@ -863,6 +893,7 @@ mod tests {
                 "PESACHAMA_USSD_CALLBACK_TOKEN",
                 "at-callback-token-0123456789",
             ),
+            ("PESACHAMA_SMS_CALLBACK_TOKEN", "at-sms-token-0123456789"),
             ("MPESA_API_URL", "https://daraja.example"),
             ("MPESA_CONSUMER_KEY", "ck"),
             ("MPESA_CONSUMER_SECRET", "cs-very-secret"),

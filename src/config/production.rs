@@ -41,6 +41,12 @@ pub(super) fn check(c: &mut Checker<'_>) {
             "USSD callbacks must require a secret: set it or PESACHAMA_USSD_BASIC_AUTH",
         );
     }
+    if c.value("PESACHAMA_SMS_CALLBACK_TOKEN").is_none() {
+        c.fail(
+            "PESACHAMA_SMS_CALLBACK_TOKEN",
+            "SMS delivery reports and inbound messages must require a secret",
+        );
+    }
 }
 
 /// One problem per variable still holding the example file's placeholder.

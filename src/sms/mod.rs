@@ -13,7 +13,9 @@ mod client;
 #[cfg(test)]
 mod client_tests;
 mod fake;
+mod kind;
 pub mod outbox;
+pub mod segments;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +26,7 @@ use crate::phone::Msisdn;
 
 pub use client::AtSmsClient;
 pub use fake::{FakeSms, SentSms};
+pub use kind::{SmsKind, WhenUnsure};
 
 /// A boxed future, so that [`SmsClient`] stays usable as `dyn SmsClient`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

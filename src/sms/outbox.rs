@@ -6,6 +6,8 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::SmsKind;
+use super::segments;
 use crate::phone::Msisdn;
 
 /// One message to queue.
@@ -19,6 +21,10 @@ pub struct QueuedSms<'a> {
     pub phone: &'a Msisdn,
     /// The text as it will be sent (already in the member's language).
     pub message: &'a str,
+    /// The Fluent message id it was rendered from (`sms-pin-lock`).
+    pub template: &'a str,
+    /// What it is for: decides opt-outs and what an unsure send does.
+    pub kind: SmsKind,
     /// The event this message reports, e.g. `pin.lock:<user>:<time>`; a second
     /// row with the same key is not queued.
     pub dedupe_key: &'a str,
@@ -38,14 +44,18 @@ pub async fn queue(conn: &mut PgConnection, sms: QueuedSms<'_>) -> Result<Queued
     // `on conflict do nothing` and the row count, not `returning`: a replay is
     // an ordinary outcome, and the runtime role needs no extra privilege.
     let inserted = sqlx::query!(
-        r#"insert into sms_outbox (chama_id, user_id, phone, message, dedupe_key)
-           values ($1, $2, $3, $4, $5)
+        r#"insert into sms_outbox
+               (chama_id, user_id, phone, message, dedupe_key, template, kind, segments)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)
            on conflict on constraint sms_outbox_dedupe_key_key do nothing"#,
         sms.chama_id,
         sms.user_id,
         sms.phone.as_e164(),
         sms.message,
-        sms.dedupe_key
+        sms.dedupe_key,
+        sms.template,
+        sms.kind.as_str(),
+        segments::count(sms.message).parts as i32
     )
     .execute(conn)
     .await?

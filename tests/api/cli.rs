@@ -419,6 +419,7 @@ fn production_toml(overrides: &[(&str, &str)]) -> String {
             "PESACHAMA_USSD_CALLBACK_TOKEN",
             "at-callback-token-7f3a1c9e5b2d",
         ),
+        ("PESACHAMA_SMS_CALLBACK_TOKEN", "at-sms-token-7f3a1c9e5b2d"),
         ("MPESA_API_URL", "https://api.safaricom.co.ke"),
         ("MPESA_CONSUMER_KEY", "ck-live"),
         ("MPESA_CONSUMER_SECRET", "cs-live-s3cret"),

@@ -350,6 +350,7 @@ fn live_settings() -> Vec<(&'static str, String)> {
         ("PESACHAMA_ADMIN_ADDR", "127.0.0.1:0".into()),
         ("PESACHAMA_PIN_SECRET", format!("{token}{token}")),
         ("PESACHAMA_USSD_CALLBACK_TOKEN", token.clone()),
+        ("PESACHAMA_SMS_CALLBACK_TOKEN", token.clone()),
         ("PESACHAMA_MENUS_DIR", dir("menus")),
         ("PESACHAMA_LOCALES_DIR", dir("locales")),
         ("MPESA_API_URL", "https://daraja.example.invalid".into()),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::chama::{Actor, record_audit};
 use crate::i18n::{Lang, Locales, Vars};
 use crate::phone::Msisdn;
+use crate::sms::SmsKind;
 use crate::sms::outbox::{self, Queued, QueuedSms};
 
 /// East Africa Time, the clock members read: UTC+3 all year.
@@ -112,6 +113,8 @@ pub async fn record(
             user_id: Some(to.user_id),
             phone: &to.phone,
             message: &message,
+            template: event.message_id(),
+            kind: SmsKind::Alert,
             dedupe_key,
         },
     )

@@ -52,6 +52,7 @@ impl AtSmsClient {
         &self,
         to: &[Msisdn],
         message: &str,
+        idempotency_key: &str,
     ) -> Result<Vec<SmsRecipientResult>, SmsError> {
         check_request(to, message)?;
         let numbers = to.iter().map(Msisdn::as_e164).collect::<Vec<_>>().join(",");
@@ -71,6 +72,9 @@ impl AtSmsClient {
             .http
             .post(self.url.clone())
             .header("apiKey", self.api_key.expose_secret())
+            // The PHP SDK's header; whether AT honours it for SMS is
+            // unconfirmed (protocols.md 2.3), the fake does.
+            .header("Idempotency-Key", idempotency_key)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)
             .send()
@@ -97,8 +101,9 @@ impl SmsClient for AtSmsClient {
         &'a self,
         to: &'a [Msisdn],
         message: &'a str,
+        idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>> {
-        Box::pin(self.send_now(to, message))
+        Box::pin(self.send_now(to, message, idempotency_key))
     }
 }
 

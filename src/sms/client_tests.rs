@@ -102,12 +102,13 @@ async fn a_send_posts_the_form_at_expects_and_reads_each_recipient() {
     let (client, seen) = at_answering(StatusCode::CREATED, JSON, TWO_RECIPIENTS).await;
     let to = [msisdn("0712345678"), msisdn("0110123456")];
 
-    let results = client.send(&to, "Mchango: KES 500").await.unwrap();
+    let results = client.send(&to, "Mchango: KES 500", "key-1").await.unwrap();
 
     let seen = seen.lock().unwrap();
     let request = &seen[0];
     assert_eq!(request.headers["apikey"], "at-key-123");
     assert_eq!(request.headers["accept"], JSON);
+    assert_eq!(request.headers["idempotency-key"], "key-1");
     assert!(
         request.headers["content-type"]
             .to_str()
@@ -138,7 +139,7 @@ async fn no_sender_configured_means_no_from_field() {
     let client = client_at(&url, None);
 
     client
-        .send(&[msisdn("0712345678")], "Habari")
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
         .await
         .unwrap();
 
@@ -149,21 +150,27 @@ async fn no_sender_configured_means_no_from_field() {
 async fn a_401_is_a_configuration_error() {
     let body = "The supplied authentication is invalid";
     let (client, _) = at_answering(StatusCode::UNAUTHORIZED, "text/plain", body).await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert_eq!(error, Err(SmsError::Unauthorized));
 }
 
 #[tokio::test]
 async fn a_429_is_throttling() {
     let (client, _) = at_answering(StatusCode::TOO_MANY_REQUESTS, "text/plain", "slow").await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert_eq!(error, Err(SmsError::Throttled));
 }
 
 #[tokio::test]
 async fn a_500_is_transient() {
     let (client, _) = at_answering(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "oops").await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert!(matches!(error, Err(SmsError::Transient(m)) if m.contains("oops")));
 }
 
@@ -171,14 +178,18 @@ async fn a_500_is_transient() {
 async fn another_4xx_is_a_rejection() {
     let body = "Invalid phone number";
     let (client, _) = at_answering(StatusCode::BAD_REQUEST, "text/plain", body).await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert!(matches!(error, Err(SmsError::Rejected(m)) if m.contains(body)));
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_bad_response() {
     let (client, _) = at_answering(StatusCode::CREATED, JSON, r#"{"SMSMessageData": ["#).await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert!(matches!(error, Err(SmsError::BadResponse(_))));
 }
 
@@ -186,7 +197,9 @@ async fn malformed_json_is_a_bad_response() {
 async fn no_recipients_in_a_success_is_a_rejection_with_ats_reason() {
     let body = r#"{"SMSMessageData": {"Message": "InvalidSenderId", "Recipients": []}}"#;
     let (client, _) = at_answering(StatusCode::CREATED, JSON, body).await;
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert_eq!(error, Err(SmsError::Rejected("InvalidSenderId".into())));
 }
 
@@ -197,14 +210,16 @@ async fn an_unreachable_at_is_transient() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let client = client_at(&format!("http://{addr}"), None);
-    let error = client.send(&[msisdn("0712345678")], "Habari").await;
+    let error = client
+        .send(&[msisdn("0712345678")], "Habari", "key-1")
+        .await;
     assert!(matches!(error, Err(SmsError::Transient(_))), "{error:?}");
 }
 
 #[tokio::test]
 async fn nothing_is_posted_for_an_empty_message() {
     let (client, seen) = at_answering(StatusCode::CREATED, JSON, TWO_RECIPIENTS).await;
-    let error = client.send(&[msisdn("0712345678")], " ").await;
+    let error = client.send(&[msisdn("0712345678")], " ", "key-1").await;
     assert!(matches!(error, Err(SmsError::Rejected(_))));
     assert!(seen.lock().unwrap().is_empty());
 }

@@ -103,6 +103,7 @@ impl SmsClient for FakeSms {
         &'a self,
         to: &'a [Msisdn],
         message: &'a str,
+        _idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>> {
         Box::pin(async move { self.accept(to, message) })
     }
@@ -121,7 +122,7 @@ mod tests {
         let fake = FakeSms::new();
         let to = [msisdn("0712345678"), msisdn("0110123456")];
 
-        let results = fake.send(&to, "Mchango umepokelewa").await.unwrap();
+        let results = fake.send(&to, "Mchango umepokelewa", "k").await.unwrap();
 
         assert_eq!(results.len(), 2);
         for (result, number) in results.iter().zip(&to) {
@@ -142,9 +143,12 @@ mod tests {
     #[tokio::test]
     async fn refuses_an_empty_message_and_records_nothing() {
         let fake = FakeSms::new();
-        let error = fake.send(&[msisdn("0712345678")], "").await.unwrap_err();
+        let error = fake
+            .send(&[msisdn("0712345678")], "", "k")
+            .await
+            .unwrap_err();
         assert!(matches!(error, SmsError::Rejected(_)));
-        assert!(fake.send(&[], "Habari").await.is_err());
+        assert!(fake.send(&[], "Habari", "k").await.is_err());
         assert!(fake.sent().is_empty());
     }
 
@@ -154,9 +158,9 @@ mod tests {
         let to = [msisdn("0712345678")];
         fake.fail_next(2, SmsError::Throttled);
 
-        assert_eq!(fake.send(&to, "1").await, Err(SmsError::Throttled));
-        assert_eq!(fake.send(&to, "2").await, Err(SmsError::Throttled));
-        assert!(fake.send(&to, "3").await.is_ok());
+        assert_eq!(fake.send(&to, "1", "k").await, Err(SmsError::Throttled));
+        assert_eq!(fake.send(&to, "2", "k").await, Err(SmsError::Throttled));
+        assert!(fake.send(&to, "3", "k").await.is_ok());
 
         let sent = fake.sent();
         assert_eq!(sent.len(), 1);
@@ -167,6 +171,10 @@ mod tests {
     async fn failing_zero_times_changes_nothing() {
         let fake = FakeSms::new();
         fake.fail_next(0, SmsError::Unauthorized);
-        assert!(fake.send(&[msisdn("0712345678")], "Habari").await.is_ok());
+        assert!(
+            fake.send(&[msisdn("0712345678")], "Habari", "k")
+                .await
+                .is_ok()
+        );
     }
 }

@@ -36,10 +36,15 @@ pub trait SmsClient: Send + Sync {
     /// Sends `message` to every number in `to` and returns AT's verdict per
     /// number. `Ok` means AT answered; each recipient may still be refused
     /// (see [`SmsRecipientResult::is_accepted`]).
+    ///
+    /// `idempotency_key` names this request: a repeat of an unanswered send
+    /// carries the same key, as the `Idempotency-Key` header, so a provider
+    /// that honours it answers the repeat without sending twice.
     fn send<'a>(
         &'a self,
         to: &'a [Msisdn],
         message: &'a str,
+        idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>>;
 }
 
@@ -193,7 +198,7 @@ mod tests {
         let SmsProvider { client, fake } = client_for(&Providers::Fake).unwrap();
         let fake = fake.expect("the fake is handed back");
         client
-            .send(&[msisdn("0712345678")], "Karibu")
+            .send(&[msisdn("0712345678")], "Karibu", "k-1")
             .await
             .unwrap();
         assert_eq!(fake.sent().len(), 1);

@@ -79,12 +79,12 @@ impl AtSmsClient {
             .form(&form)
             .send()
             .await
-            .map_err(|e| SmsError::Transient(transport_error(e)))?;
+            .map_err(send_error)?;
         let status = response.status();
         let body = response
             .text()
             .await
-            .map_err(|e| SmsError::Transient(transport_error(e)))?;
+            .map_err(|e| SmsError::Unanswered(transport_error(e)))?;
         let results = parse_response(status, &body, to)?;
         let accepted = results.iter().filter(|r| r.is_accepted()).count();
         tracing::debug!(
@@ -104,6 +104,16 @@ impl SmsClient for AtSmsClient {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>> {
         Box::pin(self.send_now(to, message, idempotency_key))
+    }
+}
+
+/// Only a failed connection proves AT never saw the request; any other
+/// failure of the send may come after AT read it.
+fn send_error(error: reqwest::Error) -> SmsError {
+    if error.is_connect() {
+        SmsError::Transient(transport_error(error))
+    } else {
+        SmsError::Unanswered(transport_error(error))
     }
 }
 

@@ -82,10 +82,15 @@ pub enum SmsError {
     /// HTTP 429: AT asks us to slow down; retry with back-off.
     #[error("Africa's Talking is throttling us")]
     Throttled,
-    /// 5xx, a network error or a timeout: retry with back-off. AT may have
-    /// taken the message anyway, so a retry can deliver it twice.
+    /// 5xx or no connection: AT did not take the message; retry with
+    /// back-off.
     #[error("Africa's Talking unreachable or failing: {0}")]
     Transient(String),
+    /// The request went out but no answer came back (a timeout, a
+    /// connection cut mid-answer): AT may have taken the message. What to do
+    /// depends on the message's kind (`SmsKind::when_unsure`).
+    #[error("no answer from Africa's Talking: {0}")]
+    Unanswered(String),
     /// Any other refusal of the request as a whole; final for this message.
     #[error("Africa's Talking rejected the request: {0}")]
     Rejected(String),

@@ -461,6 +461,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A provider's API URL: https, or plain http to this machine's loopback
+    /// (a simulator or the project's fakes run as their own process, as the
+    /// benchmarks do), where nothing crosses a network.
+    fn provider_url(&mut self, variable: &'static str) -> Option<reqwest::Url> {
+        let url = self.url(variable, &["https", "http"])?;
+        if url.scheme() == "https" || is_loopback(&url) {
+            return Some(url);
+        }
+        self.fail(
+            variable,
+            "scheme `http` is only allowed to a loopback host; use https",
+        );
+        None
+    }
+
     fn secret_url(&mut self, variable: &'static str, schemes: &[&str]) -> Option<SecretString> {
         self.url(variable, schemes)
             .map(|u| SecretString::from(u.to_string()))
@@ -818,7 +833,7 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
     // Credentials, payment callbacks and members' phone numbers cross these
     // links: plain http is for `dev`'s in-process fakes only.
     let web = ["https"];
-    let mpesa_api = c.url("MPESA_API_URL", &web);
+    let mpesa_api = c.provider_url("MPESA_API_URL");
     let consumer_key = c.secret("MPESA_CONSUMER_KEY");
     let consumer_secret = c.secret("MPESA_CONSUMER_SECRET");
     let shortcode = c.required("MPESA_SHORTCODE").map(str::to_owned);
@@ -842,7 +857,7 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
             "must be at least 16 letters, digits, - or _",
         );
     }
-    let at_api = c.url("AT_API_URL", &web);
+    let at_api = c.provider_url("AT_API_URL");
     let username = c.required("AT_USERNAME").map(str::to_owned);
     let api_key = c.secret("AT_API_KEY");
     let sms_sender = c.value("AT_SMS_SENDER").map(str::to_owned);
@@ -866,6 +881,17 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
             sms_sender,
         },
     })))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for LogFormat {
@@ -1126,6 +1152,18 @@ mod tests {
             problems(&raw),
             vec!["MPESA_API_URL", "MPESA_CALLBACK_URL", "AT_API_URL"]
         );
+    }
+
+    #[test]
+    fn plain_http_to_a_loopback_provider_is_allowed() {
+        let mut raw = complete();
+        raw.insert("MPESA_API_URL".into(), "http://127.0.0.1:7001".into());
+        raw.insert("AT_API_URL".into(), "http://localhost:7002".into());
+        assert!(Settings::parse(&raw).is_ok());
+        raw.insert("AT_API_URL".into(), "http://[::1]:7002".into());
+        assert!(Settings::parse(&raw).is_ok());
+        raw.insert("AT_API_URL".into(), "http://127.0.0.1.example:7002".into());
+        assert_eq!(problems(&raw), vec!["AT_API_URL"]);
     }
 
     #[test]

@@ -46,7 +46,7 @@ struct Report {
 
 /// What one report did, also its metric label.
 #[derive(Debug, Clone, Copy)]
-enum Applied {
+enum Effect {
     /// The row took the new state.
     Applied,
     /// The row is already final: stored, not applied.
@@ -59,14 +59,14 @@ enum Applied {
     Duplicate,
 }
 
-impl Applied {
+impl Effect {
     fn as_str(self) -> &'static str {
         match self {
-            Applied::Applied => "applied",
-            Applied::Stale => "stale",
-            Applied::Kept => "kept",
-            Applied::Unmatched => "unmatched",
-            Applied::Duplicate => "duplicate",
+            Effect::Applied => "applied",
+            Effect::Stale => "stale",
+            Effect::Kept => "kept",
+            Effect::Unmatched => "unmatched",
+            Effect::Duplicate => "duplicate",
         }
     }
 }
@@ -106,12 +106,12 @@ pub async fn report(
         }
     };
     match applied {
-        Applied::Unmatched => tracing::warn!(
+        Effect::Unmatched => tracing::warn!(
             message_id = %report.message_id,
             status = %report.raw_status,
             "SMS delivery report for a message we do not know"
         ),
-        Applied::Kept => tracing::warn!(
+        Effect::Kept => tracing::warn!(
             message_id = %report.message_id,
             status = %report.raw_status,
             "SMS delivery report with an unknown status kept, not applied"
@@ -128,30 +128,30 @@ pub async fn report(
     (StatusCode::OK, "OK").into_response()
 }
 
-async fn record(db: &PgPool, report: &Report) -> Result<Applied, sqlx::Error> {
+async fn record(db: &PgPool, report: &Report) -> Result<Effect, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Serialises reports about one message (also about one we do not know,
     // which has no row to lock), so a duplicate posted twice at once is
     // seen as one.
     lock_message(&mut tx, &report.message_id).await?;
     if already_reported(&mut tx, report).await? {
-        return Ok(Applied::Duplicate);
+        return Ok(Effect::Duplicate);
     }
     let row = outbox_row(&mut tx, &report.message_id).await?;
     insert_report(&mut tx, report, row.is_some()).await?;
     let applied = match row {
-        None => Applied::Unmatched,
+        None => Effect::Unmatched,
         Some((_, current))
             if current
                 .as_deref()
                 .is_some_and(|c| DeliveryStatus::parse(c).is_final()) =>
         {
-            Applied::Stale
+            Effect::Stale
         }
-        Some(_) if report.status == DeliveryStatus::Unknown => Applied::Kept,
+        Some(_) if report.status == DeliveryStatus::Unknown => Effect::Kept,
         Some((id, _)) => {
             apply(&mut tx, id, report).await?;
-            Applied::Applied
+            Effect::Applied
         }
     };
     tx.commit().await?;

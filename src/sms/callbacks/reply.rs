@@ -143,7 +143,8 @@ mod tests {
     #[test]
     fn every_reply_is_one_gsm7_segment_at_its_longest_in_both_languages() {
         let texts = texts();
-        let amount = format_kes(-99_999_999);
+        // The 16 characters the templates declare for an amount.
+        let amount = format_kes(-999_999_999);
         assert_eq!(amount.len(), 16);
         let longest = Vars::from([
             ("chama".into(), "W".repeat(30)),

@@ -179,18 +179,19 @@ async fn a_balance_goes_to_the_registered_phone_with_only_the_members_figures() 
         );
         assert!(!message.contains("711000004"), "{message}");
     }
+    // One message per chama, in the order USSD lists them (by name).
     let (amani_row, umoja_row) = (&rows[0], &rows[1]);
-    assert_eq!(umoja_row.4, "sms-reply:ATin_bal");
-    assert!(
-        umoja_row
-            .1
-            .contains("Umoja Women Group: savings KES 1,250, shares KES 200")
-    );
-    assert_eq!(amani_row.4, "sms-reply:ATin_bal:2");
+    assert_eq!(amani_row.4, "sms-reply:ATin_bal");
     assert!(
         amani_row
             .1
             .contains("Amani Group: savings KES 4,000, shares KES 100")
+    );
+    assert_eq!(umoja_row.4, "sms-reply:ATin_bal:2");
+    assert!(
+        umoja_row
+            .1
+            .contains("Umoja Women Group: savings KES 1,250, shares KES 200")
     );
     // Dan asking sees his own, sent to him.
     text(&app, "ATin_dan", DAN, "bal").await;

@@ -14,20 +14,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::api::ApiError;
-use crate::chama::{Actor, record_audit};
 use crate::i18n::{Lang, Locales};
 use crate::phone::Msisdn;
 use crate::state::AppState;
-use crate::telemetry::{SMS_INBOUND, SMS_OPT_CHANGES};
+use crate::telemetry::SMS_INBOUND;
 use crate::user;
 
 use super::form::{optional, required};
 use super::keywords::{Keyword, Understood, understand};
+use super::opt_out::{opt_in, opt_out};
 use super::reply::{self, Reader};
 
 /// Longest text `sms_inbound` keeps (ten concatenated parts).
@@ -238,56 +237,6 @@ async fn insert_inbound(
     .await?
     .rows_affected();
     Ok(inserted == 1)
-}
-
-/// `STOP`/`ACHA`: no more reminders or notices (see `SmsKind::respects_opt_out`).
-/// A second `STOP` keeps the first date and writes no second audit row.
-async fn opt_out(conn: &mut PgConnection, user_id: Uuid, provider_id: &str) -> sqlx::Result<()> {
-    let changed = sqlx::query!(
-        "update users set sms_opt_out_at = now() where id = $1 and sms_opt_out_at is null",
-        user_id
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed == 1 {
-        audit(conn, user_id, "sms.opt_out", provider_id).await?;
-        metrics::counter!(SMS_OPT_CHANGES, "change" => "out").increment(1);
-    }
-    Ok(())
-}
-
-/// `START`/`ANZA`: reminders again.
-async fn opt_in(conn: &mut PgConnection, user_id: Uuid, provider_id: &str) -> sqlx::Result<()> {
-    let changed = sqlx::query!(
-        "update users set sms_opt_out_at = null where id = $1 and sms_opt_out_at is not null",
-        user_id
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if changed == 1 {
-        audit(conn, user_id, "sms.opt_in", provider_id).await?;
-        metrics::counter!(SMS_OPT_CHANGES, "change" => "in").increment(1);
-    }
-    Ok(())
-}
-
-async fn audit(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    action: &str,
-    provider_id: &str,
-) -> sqlx::Result<()> {
-    record_audit(
-        conn,
-        Actor::User(&user_id),
-        action,
-        None,
-        Some(&user_id.to_string()),
-        json!({ "channel": "sms", "inbound_id": provider_id }),
-    )
-    .await
 }
 
 #[cfg(test)]

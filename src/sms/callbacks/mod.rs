@@ -4,18 +4,17 @@
 //! - `guard`: allow-list, token and per-source rate limit.
 //! - `form`: reading a required or optional field, naming it when it is bad.
 //! - `status`, `delivery`: a delivery report mapped onto its outbox row.
-//! - `keywords`, `inbound`, `reply`: a texted keyword, stored and answered.
+//! - `keywords`, `inbound`, `opt_out`, `reply`: a texted keyword, stored,
+//!   acted on and answered.
 
 mod delivery;
 mod form;
 mod guard;
 mod inbound;
 mod keywords;
+mod opt_out;
 mod reply;
 mod status;
-
-pub use keywords::Keyword;
-pub use status::DeliveryStatus;
 
 use axum::Router;
 use axum::middleware;

@@ -5,6 +5,7 @@
 mod delivery;
 mod guard;
 mod inbound;
+mod inbound_hostile;
 
 use pesachama::phone::Msisdn;
 use pesachama::sms::SmsKind;
@@ -74,4 +75,21 @@ async fn post_at_once(app: &TestApp, path: &str, form: &[(&str, &str)], n: usize
         });
     }
     posts.join_all().await
+}
+
+/// One inbound SMS as AT posts it.
+pub async fn text(app: &TestApp, id: &str, from: &str, text: &str) {
+    let form = [
+        ("from", from),
+        ("to", "21512"),
+        ("text", text),
+        ("date", "2026-12-01 06:04:45"),
+        ("id", id),
+        ("networkCode", "63902"),
+    ];
+    assert_eq!(
+        post(app, INBOUND, &form).await,
+        (200, "OK".into()),
+        "{text:?}"
+    );
 }

@@ -25,7 +25,7 @@ use crate::telemetry::SMS_INBOUND;
 use crate::user;
 
 use super::form::{optional, required};
-use super::keywords::{Keyword, Understood, understand};
+use super::keywords::{Keyword, Understood, as_stored, understand};
 use super::opt_out::{opt_in, opt_out};
 use super::reply::{self, Reader};
 
@@ -51,6 +51,7 @@ struct Inbound {
     provider_id: String,
     phone: Msisdn,
     to_code: String,
+    /// As sent, but for a PIN typed after a keyword (masked).
     text: String,
     link_id: Option<String>,
     network_code: Option<String>,
@@ -78,12 +79,13 @@ fn parse(raw: RawInbound) -> Result<Inbound, ApiError> {
             "malformed field text: longer than {MAX_TEXT} characters"
         )));
     }
+    let understood = understand(&text);
     Ok(Inbound {
         provider_id: required(raw.id.as_deref(), "id", 100)?,
         phone,
         to_code: required(raw.to.as_deref(), "to", 20)?,
-        understood: understand(&text),
-        text,
+        text: as_stored(&text, understood.keyword),
+        understood,
         link_id: optional(raw.link_id.as_deref(), "linkId", 100)?,
         network_code: optional(raw.network_code.as_deref(), "networkCode", 20)?,
         sent_at: raw.date.as_deref().and_then(parse_date),

@@ -68,6 +68,34 @@ pub fn understand(text: &str) -> Understood {
         })
 }
 
+/// The text as it is stored for officials to read. A member who thinks the
+/// balance needs a PIN texts `BAL 1234`: after a keyword, a standalone run of
+/// four to six digits (a PIN's length) is masked, so no PIN is kept. Other
+/// texts are kept as sent (their numbers may be what the member means).
+pub fn as_stored(text: &str, keyword: Keyword) -> String {
+    if keyword == Keyword::Unknown {
+        return text.to_owned();
+    }
+    let mut stored = String::with_capacity(text.len());
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        let pin_like = (4..=6).contains(&word.len()) && word.chars().all(|d| d.is_ascii_digit());
+        if pin_like {
+            stored.extend(std::iter::repeat_n('*', word.len()));
+        } else {
+            stored.push_str(&word);
+        }
+        word.clear();
+        stored.push(c);
+    }
+    stored.pop();
+    stored
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +142,22 @@ mod tests {
         ] {
             assert_eq!(keyword(text), Keyword::Unknown, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_pin_after_a_keyword_is_not_kept() {
+        assert_eq!(as_stored("BAL 1234", Keyword::Balance), "BAL ****");
+        assert_eq!(
+            as_stored("salio,123456.", Keyword::Balance),
+            "salio,******."
+        );
+        assert_eq!(as_stored("salio 1", Keyword::Balance), "salio 1");
+        assert_eq!(as_stored("stop 12345678", Keyword::Stop), "stop 12345678");
+        assert_eq!(
+            as_stored("nimelipa 2000", Keyword::Unknown),
+            "nimelipa 2000"
+        );
+        assert_eq!(as_stored("", Keyword::Help), "");
     }
 
     #[test]

@@ -176,6 +176,14 @@ async fn a_balance_goes_to_the_registered_phone_with_only_the_members_figures() 
             .1
             .contains("Umoja Women Group: savings KES 1,250, shares KES 200")
     );
+    // A member who thinks a PIN is needed: answered, the PIN not kept.
+    text(&app, "ATin_pin", GRACE, "BAL 1234").await;
+    let stored: String = sqlx::query_scalar("select text from sms_inbound where provider_id = $1")
+        .bind("ATin_pin")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(stored, "BAL ****");
     // Dan asking sees his own, sent to him.
     text(&app, "ATin_dan", DAN, "bal").await;
     let (phone, message, ..) = reply_to(db, "ATin_dan").await;

@@ -38,6 +38,15 @@ pub const USSD_RATE_LIMITED: &str = "pesachama_ussd_rate_limited_total";
 /// Counter: callbacks refused by the protection (source, token, auth).
 pub const USSD_REFUSED: &str = "pesachama_ussd_refused_total";
 
+/// Counter: SMS callbacks refused by the protection (source, token, rate).
+pub const SMS_CALLBACK_REFUSED: &str = "pesachama_sms_callback_refused_total";
+/// Counter: delivery reports by AT status, failure reason and what they did.
+pub const SMS_DELIVERY_REPORTS: &str = "pesachama_sms_delivery_reports_total";
+/// Counter: inbound SMS by keyword and outcome (member, stranger, duplicate).
+pub const SMS_INBOUND: &str = "pesachama_sms_inbound_total";
+/// Counter: members opting out of (`out`) or back into (`in`) reminders.
+pub const SMS_OPT_CHANGES: &str = "pesachama_sms_opt_changes_total";
+
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -121,6 +130,22 @@ fn describe_metrics() {
     metrics::describe_counter!(
         USSD_REFUSED,
         "USSD callbacks refused by the callback protection, by reason."
+    );
+    metrics::describe_counter!(
+        SMS_CALLBACK_REFUSED,
+        "SMS callbacks refused by the callback protection, by reason."
+    );
+    metrics::describe_counter!(
+        SMS_DELIVERY_REPORTS,
+        "SMS delivery reports received, by status, failure reason and outcome."
+    );
+    metrics::describe_counter!(
+        SMS_INBOUND,
+        "SMS texted to the gateway, by keyword and outcome."
+    );
+    metrics::describe_counter!(
+        SMS_OPT_CHANGES,
+        "Members opting out of or back into SMS reminders, by change."
     );
 }
 

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(crate::ussd::router(state.clone()))
+        .merge(crate::sms::callbacks::router(state.clone()))
         .fallback(not_found)
         .layer(limits)
         .with_state(state);

@@ -9,6 +9,7 @@
 //! dispatcher that sends them, delivery reports and inbound keywords belong to
 //! later parts of `sms/`.
 
+pub mod callbacks;
 mod client;
 #[cfg(test)]
 mod client_tests;

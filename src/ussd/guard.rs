@@ -30,7 +30,7 @@ fn refuse(reason: &'static str) -> Response {
     ApiError::Forbidden.into_response()
 }
 
-fn token_of(request: &Request) -> Option<&str> {
+pub(crate) fn token_of(request: &Request) -> Option<&str> {
     request
         .uri()
         .query()?
@@ -57,12 +57,12 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
 /// allowed network. The peer is canonicalised first: a dual-stack listener
 /// reports IPv4 callers as `::ffff:a.b.c.d`, and the settings hold the IPv4
 /// networks they mean.
-fn source_allowed(allowed: &[ipnet::IpNet], peer: IpAddr) -> bool {
+pub(crate) fn source_allowed(allowed: &[ipnet::IpNet], peer: IpAddr) -> bool {
     let peer = peer.to_canonical();
     allowed.is_empty() || allowed.iter().any(|net| net.contains(&peer))
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 

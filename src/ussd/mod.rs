@@ -12,7 +12,7 @@ mod decode;
 mod events;
 #[cfg(test)]
 mod fuzz;
-mod guard;
+pub(crate) mod guard;
 mod handler;
 mod hop;
 mod host;

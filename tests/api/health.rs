@@ -137,6 +137,20 @@ async fn metrics_pass_promtool_check() {
     let app = spawn_app().await;
     app.get("/healthz").await;
     app.get("/readyz").await;
+    // The SMS callbacks' counters, with their labels.
+    let report = [
+        ("id", "ATXid_promtool"),
+        ("status", "Failed"),
+        ("failureReason", "X"),
+    ];
+    app.ussd_form("/sms/africastalking/delivery", &report).await;
+    let sms = [
+        ("from", "+254722000002"),
+        ("to", "21512"),
+        ("text", "bal"),
+        ("id", "p1"),
+    ];
+    app.ussd_form("/sms/africastalking/inbound", &sms).await;
     let text = app
         .client
         .get(format!("http://{}/metrics", app.admin_addr))

@@ -142,9 +142,10 @@ values ('10000000-0000-0000-0000-000000000001', 'ab000000-0000-0000-0000-0000000
 
 insert into mpesa_c2b_receipts (shortcode, trans_id, amount, bill_ref_number, msisdn_masked, raw)
 values ('600966', 'RKL51ZDR4F', 5, 'UMOJA4', '2547 ***** 126', '{"TransID": "RKL51ZDR4F"}');
-insert into sms_outbox (chama_id, user_id, phone, message, dedupe_key) values
+insert into sms_outbox (chama_id, user_id, phone, message, dedupe_key, template, kind) values
     ('10000000-0000-0000-0000-000000000001', 'd0000000-0000-0000-0000-00000000000d',
-     '+254711000004', 'Umoja: received KES 500 from you (NLJ7RT61SV).', 'stk-receipt:NLJ7RT61SV');
+     '+254711000004', 'Umoja: received KES 500 from you (NLJ7RT61SV).', 'stk-receipt:NLJ7RT61SV',
+     'sms-receipt', 'receipt');
 insert into audit_logs (actor, action, chama_id, subject, details) values
     ('cli', 'chama.create', '10000000-0000-0000-0000-000000000001', 'UMOJA', '{"by": "fixture"}');
 commit;
@@ -682,14 +683,14 @@ truncate audit_logs;
 -- @case S01 the same receipt sms queued twice
 -- @expect 23505 sms_outbox_dedupe_key_key
 -- @attack
-insert into sms_outbox (phone, message, dedupe_key)
-values ('+254711000004', 'duplicate', 'stk-receipt:NLJ7RT61SV');
+insert into sms_outbox (phone, message, dedupe_key, template, kind)
+values ('+254711000004', 'duplicate', 'stk-receipt:NLJ7RT61SV', 'sms-receipt', 'receipt');
 
 -- @case S02 sms longer than 6 parts (918 characters)
 -- @expect 23514 sms_outbox_message_length
 -- @attack
-insert into sms_outbox (phone, message, dedupe_key)
-values ('+254711000004', repeat('x', 919), 'attack:s02');
+insert into sms_outbox (phone, message, dedupe_key, template, kind)
+values ('+254711000004', repeat('x', 919), 'attack:s02', 'sms-receipt', 'receipt');
 
 -- @case S03 ussd session id longer than 128 characters
 -- @expect 23514 ussd_sessions_session_id_length

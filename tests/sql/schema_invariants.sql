@@ -146,6 +146,10 @@ insert into sms_outbox (chama_id, user_id, phone, message, dedupe_key, template,
     ('10000000-0000-0000-0000-000000000001', 'd0000000-0000-0000-0000-00000000000d',
      '+254711000004', 'Umoja: received KES 500 from you (NLJ7RT61SV).', 'stk-receipt:NLJ7RT61SV',
      'sms-receipt', 'receipt');
+insert into sms_delivery_reports (provider_message_id, status, matched)
+values ('ATXid_fixture', 'Success', true);
+insert into sms_inbound (provider_id, phone, to_code, text, keyword)
+values ('at-inbound-1', '+254711000004', '21512', 'BAL', 'balance');
 insert into audit_logs (actor, action, chama_id, subject, details) values
     ('cli', 'chama.create', '10000000-0000-0000-0000-000000000001', 'UMOJA', '{"by": "fixture"}');
 commit;
@@ -691,6 +695,23 @@ values ('+254711000004', 'duplicate', 'stk-receipt:NLJ7RT61SV', 'sms-receipt', '
 -- @attack
 insert into sms_outbox (phone, message, dedupe_key, template, kind)
 values ('+254711000004', repeat('x', 919), 'attack:s02', 'sms-receipt', 'receipt');
+
+-- @case S04 rewrite a delivery report
+-- @expect PC003 sms_delivery_reports_append_only
+-- @attack
+update sms_delivery_reports set status = 'Failed';
+
+-- @case S05 an outbox row of a kind nothing knows (would dodge opt-outs)
+-- @expect 23514 sms_outbox_kind_known
+-- @attack
+insert into sms_outbox (phone, message, dedupe_key, template, kind)
+values ('+254711000004', 'Buy now', 'attack:s05', 'sms-promo', 'marketing');
+
+-- @case S06 the same inbound message stored twice (a second reply)
+-- @expect 23505 sms_inbound_provider_id_key
+-- @attack
+insert into sms_inbound (provider_id, phone, to_code, text, keyword)
+values ('at-inbound-1', '+254711000004', '21512', 'BAL', 'balance');
 
 -- @case S03 ussd session id longer than 128 characters
 -- @expect 23514 ussd_sessions_session_id_length

@@ -1,8 +1,17 @@
 //! The app on the fake Africa's Talking: every SMS crosses HTTP to a fake
 //! the test can read, and a PIN set over USSD leaves its alert in the outbox.
 
+use std::process::Stdio;
+use std::time::Duration;
+
+use pesachama::config::AtSettings;
 use pesachama::phone::Msisdn;
+use pesachama::sms::{AtSmsClient, SmsClient};
+use secrecy::SecretString;
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::time::timeout;
 
 use crate::helpers::{spawn_app, spawn_app_with};
 use crate::seed::{self, DAN};
@@ -77,4 +86,62 @@ async fn delivery_reports_are_aimed_at_the_gateway_with_its_token() {
 
     let plain = spawn_app().await;
     assert_eq!(plain.sms_delivery_url().query(), None);
+}
+
+/// `pesachama fake-at` on its own, as a benchmark runs it: it says where it
+/// listens, takes a send from the real client and prints it.
+#[tokio::test]
+async fn fake_at_runs_on_its_own_and_prints_each_message() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pesachama"))
+        .args(["fake-at", "--port", "0", "--api-key", "bench-key-1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("fake-at starts")
+        .unwrap()
+        .unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in `{first}`"))
+        .to_owned();
+
+    let client = AtSmsClient::new(&AtSettings {
+        api_url: url.parse().unwrap(),
+        username: "sandbox".into(),
+        api_key: SecretString::from("bench-key-1"),
+        sms_sender: None,
+    })
+    .unwrap();
+    let to = [Msisdn::parse("0712345678").unwrap()];
+    let results = client.send(&to, "Habari ya benchi", "b-1").await.unwrap();
+    assert!(results[0].is_accepted());
+    let stats: Value = reqwest::get(format!("{url}/fake/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats["accepted"].clone(), stats["requests"].clone()),
+        (1.into(), 1.into())
+    );
+
+    let printed = timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("SMS to") {
+                return line;
+            }
+        }
+        panic!("fake-at ended without printing the message");
+    })
+    .await
+    .expect("the message is printed");
+    assert_eq!(printed, "SMS to 0712***678: Habari ya benchi");
+    child.kill().await.unwrap();
 }

@@ -25,6 +25,8 @@ mod standalone;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_failures;
+#[cfg(test)]
 mod tests_reports;
 
 use std::collections::{HashMap, HashSet};

@@ -39,6 +39,10 @@ async fn messaging(
     }
     let form = match form {
         Ok(Form(form)) => form,
+        // Too large keeps its 413; anything else unreadable is AT's 400.
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return rejection.into_response();
+        }
         Err(rejection) => return bad_request(&rejection.body_text()),
     };
     let request = match check::request(form, &fake.username) {

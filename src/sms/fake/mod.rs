@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 use secrecy::SecretString;
@@ -177,6 +178,13 @@ impl FakeSms {
             watchers: broadcast::channel(WATCH_BUFFER).0,
         });
         let app = routes::router(fake.clone());
+        // A kept-alive connection's next answer must not wait on an ACK
+        // (Nagle): benchmarks send thousands of small requests a second.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a fake AT connection");
+            }
+        });
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "fake Africa's Talking stopped serving");

@@ -105,8 +105,8 @@ pub enum SmsError {
 /// Longest slice of a provider's error body kept in an error message.
 const MAX_ERROR_BODY: usize = 200;
 
-/// Refuses what AT itself would refuse before any network work, so the real
-/// client and the fake agree on it.
+/// Refuses what AT itself would refuse (as the fake does, `fake/check.rs`)
+/// before any network work.
 fn check_request(to: &[Msisdn], message: &str) -> Result<(), SmsError> {
     if to.is_empty() {
         return Err(SmsError::Rejected("no recipients".into()));
@@ -114,8 +114,8 @@ fn check_request(to: &[Msisdn], message: &str) -> Result<(), SmsError> {
     if message.trim().is_empty() {
         return Err(SmsError::Rejected("empty message".into()));
     }
-    // Msisdn is E.164 by construction; this is AT SDKs' own check, kept so the
-    // fake refuses exactly what AT's clients refuse.
+    // Msisdn is E.164 by construction; this is AT SDKs' own check, kept so
+    // this client refuses exactly what AT's clients refuse.
     if let Some(bad) = to.iter().find(|n| !looks_like_e164(n.as_e164())) {
         return Err(SmsError::Rejected(format!("not an E.164 number: {bad}")));
     }

@@ -69,6 +69,17 @@ impl Application {
     /// answering is no reason to refuse the start: sessions are served from
     /// PostgreSQL and the prober connects when Redis is back.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let sms = sms::client_for(&settings.providers).await?;
+        Application::build_with_sms(settings, sms).await
+    }
+
+    /// [`Application::build`] sending SMS through `sms` whatever the
+    /// providers say: `dev` sends to a real AT (or its sandbox) when
+    /// `AT_API_URL` is set, with the fake Daraja still in place.
+    pub async fn build_with_sms(
+        settings: Settings,
+        sms: sms::SmsProvider,
+    ) -> anyhow::Result<Application> {
         let metrics = telemetry::metrics_handle();
         // Bad menus refuse the start before anything is connected or bound.
         let menus = Menus::load(
@@ -98,7 +109,6 @@ impl Application {
         if let Err(error) = sessions.connect_redis().await {
             tracing::warn!(%error, "Redis is unreachable; serving sessions from PostgreSQL until it answers");
         }
-        let sms = sms::client_for(&settings.providers)?;
         let daraja = mpesa::client_for(
             &settings.providers,
             &mpesa_callback_token(&settings.providers),
@@ -148,6 +158,16 @@ impl Application {
     /// The providers' fakes, when the gateway runs on them.
     pub fn fakes(&self) -> &Fakes {
         &self.fakes
+    }
+
+    /// Where Africa's Talking posts delivery reports to this gateway, with
+    /// the callback token when one is configured: what a fake AT is told
+    /// ([`FakeSms::report_to`]).
+    pub fn sms_delivery_url(&self) -> reqwest::Url {
+        delivery_url(
+            self.http_addr(),
+            self.state.settings.sms.callback_token.as_ref(),
+        )
     }
 
     /// Serves until `shutdown` is cancelled, then stops accepting, lets
@@ -269,6 +289,22 @@ fn mpesa_callback_token(providers: &Providers) -> SecretString {
         Providers::Live(live) => live.mpesa.callback_token.clone(),
         Providers::Fake => SecretString::from(uuid::Uuid::new_v4().simple().to_string()),
     }
+}
+
+/// `http://{addr}/sms/africastalking/delivery[?token=…]`.
+pub fn delivery_url(addr: SocketAddr, token: Option<&SecretString>) -> reqwest::Url {
+    // A gateway listening on every interface is reached on loopback.
+    let addr = match addr.ip().is_unspecified() {
+        true => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        false => addr,
+    };
+    let mut url = reqwest::Url::parse(&format!("http://{addr}/sms/africastalking/delivery"))
+        .expect("an address makes a valid URL");
+    if let Some(token) = token {
+        url.query_pairs_mut()
+            .append_pair("token", token.expose_secret());
+    }
+    url
 }
 
 /// The Redis session store, not connected yet: a URL that cannot be parsed

@@ -106,6 +106,13 @@ pub async fn run_until(
     app.run_until_stopped(shutdown).await
 }
 
+/// `pesachama fake-at`: the fake Africa's Talking on its own, until
+/// SIGINT/SIGTERM (benchmarks, and gateways run by hand with `AT_API_URL`).
+pub async fn fake_at(args: crate::sms::fake::FakeAtArgs) -> anyhow::Result<()> {
+    telemetry::init_tracing(config::LogFormat::Pretty);
+    crate::sms::fake::run_standalone(args, termination_signal()).await
+}
+
 /// `pesachama menus check`: prints every problem, fails if there is one.
 pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow::Result<()> {
     match crate::menu::load_catalog(menus, locales, &crate::ops::registry()) {

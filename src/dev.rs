@@ -14,6 +14,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -21,9 +23,10 @@ use crate::app::Application;
 use crate::app::termination_signal;
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
 use crate::cli::{prepare_database, run_until};
-use crate::config::{self, DatabaseUrls, RawSettings, Settings};
+use crate::config::{self, AtSettings, DatabaseUrls, RawSettings, Settings};
 use crate::devstack::{PrivatePostgres, PrivateRedis};
 use crate::phone::Msisdn;
+use crate::sms::{self, AtSmsClient, FakeAtConfig, SmsProvider};
 use crate::{db, telemetry};
 
 /// Where `dev` keeps its private servers' data, relative to the working folder.
@@ -34,6 +37,8 @@ pub const DEV_PIN_SECRET: &str = "dev-only-pin-secret-not-for-production-use";
 /// The runtime login role `dev` creates on its private PostgreSQL (trust
 /// authentication on loopback, so no password).
 pub const DEV_RUNTIME_ROLE: &str = "pesachama_dev";
+/// How long after a send `dev`'s fake Africa's Talking reports delivery.
+const DEV_REPORT_DELAY: Duration = Duration::from_secs(2);
 /// `dev` listens on loopback only unless told otherwise.
 const DEV_HTTP_ADDR: &str = "127.0.0.1:8080";
 /// Hops a minute per phone under `dev`: scripted `ussd-sim` runs replay
@@ -102,7 +107,12 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     })
     .await?;
 
-    let app = Application::build(settings).await?;
+    let app = Application::build_with_sms(settings, dev_sms(&raw).await?).await?;
+    let sms_listing = app.fakes().sms.as_ref().map(|fake| {
+        fake.report_to(app.sms_delivery_url());
+        tokio::spawn(sms::fake::print_sent(fake.watch()));
+        format!("{}/fake/sms", fake.url())
+    });
     seed_demo(&app.state().db)
         .await
         .context("cannot seed the demo chama")?;
@@ -125,7 +135,8 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
         welcome(
             app.http_addr(),
             app.admin_addr(),
-            published.as_ref().map(|p| p.url.as_str())
+            published.as_ref().map(|p| p.url.as_str()),
+            sms_listing.as_deref(),
         )
     );
     let outcome = run_until(app, stop).await;
@@ -134,6 +145,36 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     drop(redis);
     drop(postgres);
     outcome
+}
+
+/// Where `dev` sends SMS: to the fake Africa's Talking, whose delivery
+/// reports follow after [`DEV_REPORT_DELAY`], unless `AT_API_URL` names a
+/// real one (AT's sandbox, another simulator), reached with `AT_USERNAME`
+/// (default `sandbox`), `AT_API_KEY` and `AT_SMS_SENDER`.
+async fn dev_sms(raw: &RawSettings) -> anyhow::Result<SmsProvider> {
+    let value = |name: &str| raw.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let Some(api_url) = value("AT_API_URL") else {
+        return sms::fake_provider(FakeAtConfig {
+            report_delay: DEV_REPORT_DELAY,
+            // Each message gets its own terminal line instead (print_sent).
+            quiet: true,
+            ..FakeAtConfig::default()
+        })
+        .await;
+    };
+    let settings = AtSettings {
+        api_url: api_url.parse().context("AT_API_URL is not a URL")?,
+        username: value("AT_USERNAME").unwrap_or("sandbox").to_owned(),
+        api_key: value("AT_API_KEY")
+            .context("AT_API_URL is set, so AT_API_KEY must be too")?
+            .to_owned()
+            .into(),
+        sms_sender: value("AT_SMS_SENDER").map(str::to_owned),
+    };
+    Ok(SmsProvider {
+        client: Arc::new(AtSmsClient::new(&settings)?),
+        fake: None,
+    })
 }
 
 /// The settings `dev` picks when the environment leaves them unset.
@@ -314,11 +355,25 @@ async fn seed_history(
 
 /// What `dev` prints once it serves: where, the demo people, the `ussd-sim`
 /// lines to dial them (the README's examples) and how the admin commands find
-/// the database (`dev_database`: the published private one, if any).
-fn welcome(http: SocketAddr, admin: SocketAddr, dev_database: Option<&str>) -> String {
+/// the database (`dev_database`: the published private one, if any), and
+/// where the fake Africa's Talking lists sent SMS (`sms_listing`; `None`
+/// when `AT_API_URL` sends them to a real one).
+fn welcome(
+    http: SocketAddr,
+    admin: SocketAddr,
+    dev_database: Option<&str>,
+    sms_listing: Option<&str>,
+) -> String {
+    let sms = match sms_listing {
+        Some(listing) => format!(
+            "SMS go to a fake Africa's Talking: each is printed here and listed at\n\
+             \x20 {listing}\n"
+        ),
+        None => "SMS go to the Africa's Talking at AT_API_URL.\n".to_owned(),
+    };
     let mut text = format!(
         "\nPesaChama dev gateway on http://{http} (metrics on http://{admin}/metrics)\n\
-         Daraja and Africa's Talking are in-process fakes.\n\
+         Daraja is an in-process fake.\n{sms}\
          Demo chama {DEMO_CHAMA} (Umoja Women Group):\n"
     );
     for (phone, name, role, also) in DEMO_PEOPLE {
@@ -378,7 +433,9 @@ mod tests {
         let http: SocketAddr = DEV_HTTP_ADDR.parse().unwrap();
         let admin: SocketAddr = "127.0.0.1:9090".parse().unwrap();
         let url = "postgres://pesachama_dev@127.0.0.1:5999/postgres";
-        let text = welcome(http, admin, Some(url));
+        let listing = "http://127.0.0.1:40000/fake/sms";
+        let text = welcome(http, admin, Some(url), Some(listing));
+        assert!(text.contains(listing), "{text}");
         assert!(text.contains(&readme_scripted_line()), "{text}");
         assert!(
             text.contains(&format!("cargo run -- ussd-sim --phone {DEMO_NEW_PHONE}\n")),
@@ -391,7 +448,8 @@ mod tests {
         assert!(text.contains(&format!("DATABASE_URL={url}")), "{text}");
 
         let elsewhere: SocketAddr = "127.0.0.1:18080".parse().unwrap();
-        let text = welcome(elsewhere, admin, None);
+        let text = welcome(elsewhere, admin, None, None);
+        assert!(text.contains("AT_API_URL"), "{text}");
         assert!(
             text.contains(&format!(
                 "ussd-sim --phone {DEMO_PIN_PHONE} --url http://127.0.0.1:18080 1 {DEMO_PIN}"

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use pesachama::chama::Role;
 use pesachama::phone::Msisdn;
 use pesachama::sim::SimOptions;
+use pesachama::sms::fake::FakeAtArgs;
 use pesachama::{cli, config};
 
 /// mimalloc: glibc's malloc showed up as a sixth of the daemon's CPU under
@@ -54,6 +56,31 @@ enum Command {
     Ledger(LedgerCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
+    /// A fake Africa's Talking SMS API on 127.0.0.1 (benchmarks, manual runs).
+    FakeAt(FakeAtCli),
+}
+
+#[derive(Args)]
+struct FakeAtCli {
+    /// Port to listen on (127.0.0.1).
+    #[arg(long)]
+    port: u16,
+    /// The AT username it expects.
+    #[arg(long, default_value = "sandbox")]
+    username: String,
+    /// The key it expects in the `apiKey` header.
+    #[arg(long, default_value = "fake-at-key")]
+    api_key: String,
+    /// The gateway's delivery-report URL (…/sms/africastalking/delivery?token=…);
+    /// no reports without it.
+    #[arg(long)]
+    report_to: Option<reqwest::Url>,
+    /// Wait before the first delivery report of a message.
+    #[arg(long, default_value_t = 2000)]
+    report_delay_ms: u64,
+    /// No line per message (benchmarks).
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -212,6 +239,17 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 service_code: sim.service_code,
                 network_code: sim.network_code,
                 inputs: sim.inputs,
+            })
+            .await
+        }
+        Command::FakeAt(a) => {
+            cli::fake_at(FakeAtArgs {
+                port: a.port,
+                username: a.username,
+                api_key: a.api_key,
+                report_to: a.report_to,
+                report_delay: Duration::from_millis(a.report_delay_ms),
+                quiet: a.quiet,
             })
             .await
         }

@@ -15,7 +15,7 @@ use crate::phone::Msisdn;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a whole send; `enqueue=1` makes AT answer quickly, so
 /// hitting this means AT is in trouble.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Sends SMS through Africa's Talking. Cheap to share: one connection pool.
 pub struct AtSmsClient {
@@ -30,13 +30,21 @@ pub struct AtSmsClient {
 }
 
 impl AtSmsClient {
-    /// A client for the account in `settings`.
+    /// A client for the account in `settings`, waiting
+    /// [`DEFAULT_REQUEST_TIMEOUT`] for each answer.
     pub fn new(settings: &AtSettings) -> anyhow::Result<AtSmsClient> {
+        AtSmsClient::with_timeout(settings, DEFAULT_REQUEST_TIMEOUT)
+    }
+
+    /// A client that gives up on an answer after `timeout` (a send then
+    /// fails as [`SmsError::Unanswered`]): the tests' fake AT holds a lost
+    /// answer longer than this, and should not cost them 30 s.
+    pub fn with_timeout(settings: &AtSettings, timeout: Duration) -> anyhow::Result<AtSmsClient> {
         let base = settings.api_url.as_str().trim_end_matches('/');
         let url = Url::parse(&format!("{base}/version1/messaging"))?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .build()?;
         Ok(AtSmsClient {
             http,

@@ -1,8 +1,10 @@
 //! Outbound SMS through Africa's Talking (AT), behind the [`SmsClient`] trait.
 //!
 //! - [`AtSmsClient`] speaks AT's classic form endpoint (`/version1/messaging`).
-//! - [`FakeSms`] is the in-process stand-in that `dev` and the tests use: it
-//!   answers like AT, remembers every message and can be told to fail.
+//! - [`FakeSms`] is the fake AT that `dev`, the tests and the benchmarks
+//!   use: a real HTTP server (in-process, or `pesachama fake-at`) that
+//!   answers like AT, remembers every message, can be told to fail and posts
+//!   delivery reports. The gateway reaches it through [`AtSmsClient`].
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
 //! queues messages as rows in the transaction of the event they report; the
@@ -13,7 +15,7 @@ pub mod callbacks;
 mod client;
 #[cfg(test)]
 mod client_tests;
-mod fake;
+pub mod fake;
 mod kind;
 pub mod outbox;
 pub mod segments;
@@ -26,7 +28,7 @@ use crate::config::Providers;
 use crate::phone::Msisdn;
 
 pub use client::AtSmsClient;
-pub use fake::{FakeSms, SentSms};
+pub use fake::{FakeAtConfig, FakeSms, SentSms};
 pub use kind::{SmsKind, WhenUnsure};
 
 /// A boxed future, so that [`SmsClient`] stays usable as `dyn SmsClient`.
@@ -104,8 +106,8 @@ pub enum SmsError {
 /// Longest slice of a provider's error body kept in an error message.
 const MAX_ERROR_BODY: usize = 200;
 
-/// Refuses what AT itself would refuse before any network work, so the real
-/// client and the fake agree on it.
+/// Refuses what AT itself would refuse (as the fake does, `fake/check.rs`)
+/// before any network work.
 fn check_request(to: &[Msisdn], message: &str) -> Result<(), SmsError> {
     if to.is_empty() {
         return Err(SmsError::Rejected("no recipients".into()));
@@ -113,8 +115,8 @@ fn check_request(to: &[Msisdn], message: &str) -> Result<(), SmsError> {
     if message.trim().is_empty() {
         return Err(SmsError::Rejected("empty message".into()));
     }
-    // Msisdn is E.164 by construction; this is AT SDKs' own check, kept so the
-    // fake refuses exactly what AT's clients refuse.
+    // Msisdn is E.164 by construction; this is AT SDKs' own check, kept so
+    // this client refuses exactly what AT's clients refuse.
     if let Some(bad) = to.iter().find(|n| !looks_like_e164(n.as_e164())) {
         return Err(SmsError::Rejected(format!("not an E.164 number: {bad}")));
     }
@@ -137,26 +139,39 @@ fn excerpt(body: &str) -> String {
 pub struct SmsProvider {
     /// What the daemon sends through.
     pub client: Arc<dyn SmsClient>,
-    /// The same object as `client` when it is the fake, so `dev` and the
-    /// tests can read what was "sent" and plan failures.
+    /// The fake AT `client` sends to, when it is one, so `dev` and the tests
+    /// can read what was "sent", plan failures and turn on delivery reports.
     pub fake: Option<Arc<FakeSms>>,
 }
 
-/// The SMS client for these providers: AT for `Live`, a fresh [`FakeSms`]
-/// for `Fake`.
-pub fn client_for(providers: &Providers) -> anyhow::Result<SmsProvider> {
+/// The SMS client for these providers: AT for `Live`; for `Fake`, a fresh
+/// [`FakeSms`] on a free loopback port and the real client pointed at it,
+/// so every message crosses HTTP. The fake posts no delivery reports until
+/// told where ([`FakeSms::report_to`]).
+pub async fn client_for(providers: &Providers) -> anyhow::Result<SmsProvider> {
     Ok(match providers {
         Providers::Live(live) => SmsProvider {
             client: Arc::new(AtSmsClient::new(&live.at)?),
             fake: None,
         },
         Providers::Fake => {
-            let fake = Arc::new(FakeSms::new());
-            SmsProvider {
-                client: fake.clone(),
-                fake: Some(fake),
-            }
+            fake_provider(FakeAtConfig {
+                quiet: true,
+                ..FakeAtConfig::default()
+            })
+            .await?
         }
+    })
+}
+
+/// A fresh [`FakeSms`] started with `config`, and the real client pointed at it.
+pub async fn fake_provider(config: FakeAtConfig) -> anyhow::Result<SmsProvider> {
+    let fake = FakeSms::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the fake Africa's Talking: {e}"))?;
+    Ok(SmsProvider {
+        client: Arc::new(fake.client()?),
+        fake: Some(fake),
     })
 }
 
@@ -201,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn fake_providers_give_a_reachable_fake() {
-        let SmsProvider { client, fake } = client_for(&Providers::Fake).unwrap();
+        let SmsProvider { client, fake } = client_for(&Providers::Fake).await.unwrap();
         let fake = fake.expect("the fake is handed back");
         client
             .send(&[msisdn("0712345678")], "Karibu", "k-1")

@@ -88,6 +88,8 @@ async fn dev_prints_the_ussd_sim_lines_and_logs_without_colour_into_a_pipe() {
         " 1 2468\n",
         "cargo run -- ussd-sim --phone 0711000004 --url http://127.0.0.1:",
         "cargo run -- member list --chama UMOJA",
+        "SMS go to a fake Africa's Talking",
+        "/fake/sms\n",
     ] {
         assert!(
             printed.contains(expected),

@@ -14,7 +14,7 @@
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 
-use pesachama::app::Application;
+use pesachama::app::{self, Application, Fakes};
 use pesachama::config::{RawSettings, Settings};
 use pesachama::db::{self, MIGRATOR};
 use pesachama::devstack::{PrivatePostgres, PrivateRedis};
@@ -272,8 +272,12 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub client: reqwest::Client,
-    /// The running app's shared state (sessions, fakes, pool).
+    /// The running app's shared state (sessions, pool, settings).
     pub state: AppState,
+    /// The providers' fakes: `fakes.sms` is the fake Africa's Talking the
+    /// app sends to over HTTP (delivery reports off until a test calls its
+    /// `report_to`, e.g. with [`TestApp::sms_delivery_url`]).
+    pub fakes: Fakes,
     pub shutdown: CancellationToken,
     pub stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// The app's database; dropped with the app.
@@ -300,6 +304,7 @@ pub async fn spawn_app_on(test_db: TestDb, adjust: impl FnOnce(&mut RawSettings)
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.http_addr();
     let state = app.state().clone();
+    let fakes = app.fakes().clone();
     let admin_addr = app.admin_addr();
     let shutdown = CancellationToken::new();
     let stopped = tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -308,6 +313,7 @@ pub async fn spawn_app_on(test_db: TestDb, adjust: impl FnOnce(&mut RawSettings)
         admin_addr,
         client: reqwest::Client::new(),
         state,
+        fakes,
         shutdown,
         stopped: Some(stopped),
         database: test_db,
@@ -317,6 +323,19 @@ pub async fn spawn_app_on(test_db: TestDb, adjust: impl FnOnce(&mut RawSettings)
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The fake Africa's Talking the app sends SMS to.
+    pub fn fake_sms(&self) -> &pesachama::sms::FakeSms {
+        self.fakes
+            .sms
+            .as_deref()
+            .expect("test apps run on the fakes")
+    }
+
+    /// Where AT posts delivery reports to this app (with its callback token).
+    pub fn sms_delivery_url(&self) -> reqwest::Url {
+        app::delivery_url(self.addr, self.state.settings.sms.callback_token.as_ref())
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -23,6 +23,7 @@ mod session_lock;
 mod session_store;
 mod sim;
 mod sms_callbacks;
+mod sms_fake;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;

@@ -5,6 +5,7 @@
 //! every message so a test or a developer can read it. It never runs under
 //! `serve`: [`super::client_for`] only builds it for `Providers::Fake`.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,22 @@ pub struct SentSms {
     pub sent_at: DateTime<Utc>,
 }
 
+/// A failure the fake can be told to answer with, as the HTTP fake does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// HTTP 500: nothing is sent.
+    ServerError,
+    /// HTTP 429: nothing is sent.
+    Throttled,
+    /// HTTP 401: nothing is sent.
+    Unauthorized,
+    /// Every recipient refused with 405 `InsufficientBalance`.
+    InsufficientBalance,
+    /// The message goes out but no answer comes back (`Unanswered`); a
+    /// repeat under the same key gets the answer that was lost.
+    Timeout,
+}
+
 /// The in-process SMS provider. Share it behind an `Arc`.
 #[derive(Default)]
 pub struct FakeSms {
@@ -38,8 +55,12 @@ pub struct FakeSms {
 #[derive(Default)]
 struct State {
     sent: Vec<SentSms>,
-    /// Error to return, and how many more sends get it.
-    failing: Option<(SmsError, usize)>,
+    /// Failure to answer with, and how many more sends get it.
+    failing: Option<(Failure, usize)>,
+    /// Numbers refused for good: AT's status code and text.
+    refused: HashMap<Msisdn, (u16, String)>,
+    /// The answer given to each idempotency key, replayed on a repeat.
+    answers: HashMap<String, Vec<SmsRecipientResult>>,
 }
 
 impl FakeSms {
@@ -53,10 +74,18 @@ impl FakeSms {
         self.lock().sent.clone()
     }
 
-    /// Makes the next `times` sends fail with `error` before anything is
-    /// recorded, as a failing AT would; later sends succeed again.
-    pub fn fail_next(&self, times: usize, error: SmsError) {
-        self.lock().failing = (times > 0).then_some((error, times));
+    /// Makes the next `times` sends fail with `failure`; later sends succeed
+    /// again. A repeated key still gets its stored answer.
+    pub fn fail_next(&self, times: usize, failure: Failure) {
+        self.lock().failing = (times > 0).then_some((failure, times));
+    }
+
+    /// Refuses `number` in every later send with AT's `status_code` and
+    /// `status` (e.g. 406 `UserInBlacklist`).
+    pub fn refuse_number(&self, number: &Msisdn, status_code: u16, status: &str) {
+        self.lock()
+            .refused
+            .insert(number.clone(), (status_code, status.to_owned()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -65,18 +94,45 @@ impl FakeSms {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn accept(&self, to: &[Msisdn], message: &str) -> Result<Vec<SmsRecipientResult>, SmsError> {
+    fn accept(
+        &self,
+        to: &[Msisdn],
+        message: &str,
+        key: &str,
+    ) -> Result<Vec<SmsRecipientResult>, SmsError> {
         let mut state = self.lock();
-        if let Some((error, left)) = state.failing.take() {
+        if let Some(answer) = state.answers.get(key) {
+            return Ok(answer.clone());
+        }
+        let failure = state.failing.take().map(|(failure, left)| {
             if left > 1 {
-                state.failing = Some((error.clone(), left - 1));
+                state.failing = Some((failure, left - 1));
             }
-            return Err(error);
+            failure
+        });
+        match failure {
+            Some(Failure::ServerError) => {
+                return Err(SmsError::Transient("HTTP 500 (fake)".into()));
+            }
+            Some(Failure::Throttled) => return Err(SmsError::Throttled),
+            Some(Failure::Unauthorized) => return Err(SmsError::Unauthorized),
+            Some(Failure::InsufficientBalance) => {
+                check_request(to, message)?;
+                return Ok(to
+                    .iter()
+                    .map(|number| refusal(number, 405, "InsufficientBalance"))
+                    .collect());
+            }
+            Some(Failure::Timeout) | None => {}
         }
         check_request(to, message)?;
         let sent_at = Utc::now();
         let mut results = Vec::with_capacity(to.len());
         for number in to {
+            if let Some((code, status)) = state.refused.get(number) {
+                results.push(refusal(number, *code, status));
+                continue;
+            }
             let message_id = format!("ATXid_{}", uuid::Uuid::new_v4().simple());
             // Dev only: this is how a developer "receives" the SMS.
             tracing::info!(to = %number, message_id, text = message, "fake SMS sent");
@@ -94,7 +150,22 @@ impl FakeSms {
                 cost: FAKE_COST.into(),
             });
         }
+        state.answers.insert(key.to_owned(), results.clone());
+        if failure == Some(Failure::Timeout) {
+            return Err(SmsError::Unanswered("timeout (fake)".into()));
+        }
         Ok(results)
+    }
+}
+
+/// AT's answer for a number it refused.
+fn refusal(number: &Msisdn, status_code: u16, status: &str) -> SmsRecipientResult {
+    SmsRecipientResult {
+        number: number.clone(),
+        status_code,
+        status: status.to_owned(),
+        message_id: None,
+        cost: "0".into(),
     }
 }
 
@@ -103,9 +174,9 @@ impl SmsClient for FakeSms {
         &'a self,
         to: &'a [Msisdn],
         message: &'a str,
-        _idempotency_key: &'a str,
+        idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<SmsRecipientResult>, SmsError>> {
-        Box::pin(async move { self.accept(to, message) })
+        Box::pin(async move { self.accept(to, message, idempotency_key) })
     }
 }
 
@@ -156,11 +227,11 @@ mod tests {
     async fn fails_the_next_n_sends_then_recovers() {
         let fake = FakeSms::new();
         let to = [msisdn("0712345678")];
-        fake.fail_next(2, SmsError::Throttled);
+        fake.fail_next(2, Failure::Throttled);
 
-        assert_eq!(fake.send(&to, "1", "k").await, Err(SmsError::Throttled));
-        assert_eq!(fake.send(&to, "2", "k").await, Err(SmsError::Throttled));
-        assert!(fake.send(&to, "3", "k").await.is_ok());
+        assert_eq!(fake.send(&to, "1", "k1").await, Err(SmsError::Throttled));
+        assert_eq!(fake.send(&to, "2", "k2").await, Err(SmsError::Throttled));
+        assert!(fake.send(&to, "3", "k3").await.is_ok());
 
         let sent = fake.sent();
         assert_eq!(sent.len(), 1);
@@ -170,11 +241,62 @@ mod tests {
     #[tokio::test]
     async fn failing_zero_times_changes_nothing() {
         let fake = FakeSms::new();
-        fake.fail_next(0, SmsError::Unauthorized);
+        fake.fail_next(0, Failure::Unauthorized);
         assert!(
             fake.send(&[msisdn("0712345678")], "Habari", "k")
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn a_repeated_key_gets_the_stored_answer_and_sends_nothing() {
+        let fake = FakeSms::new();
+        let to = [msisdn("0712345678")];
+        fake.fail_next(1, Failure::Timeout);
+
+        assert!(matches!(
+            fake.send(&to, "Habari", "k").await,
+            Err(SmsError::Unanswered(_))
+        ));
+        let repeat = fake.send(&to, "Habari", "k").await.unwrap();
+
+        assert_eq!(fake.sent().len(), 1, "the timed-out send went out once");
+        assert_eq!(
+            repeat[0].message_id.as_ref(),
+            Some(&fake.sent()[0].message_id)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_number_is_refused_and_the_others_go_out() {
+        let fake = FakeSms::new();
+        let bad = msisdn("0712345678");
+        fake.refuse_number(&bad, 406, "UserInBlacklist");
+
+        let results = fake
+            .send(&[bad.clone(), msisdn("0110123456")], "Habari", "k")
+            .await
+            .unwrap();
+
+        assert_eq!(
+            (results[0].status_code, results[0].status.as_str()),
+            (406, "UserInBlacklist")
+        );
+        assert_eq!(results[0].message_id, None);
+        assert!(results[1].is_accepted());
+        assert_eq!(fake.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn insufficient_balance_refuses_every_recipient() {
+        let fake = FakeSms::new();
+        fake.fail_next(1, Failure::InsufficientBalance);
+        let results = fake
+            .send(&[msisdn("0712345678")], "Habari", "k")
+            .await
+            .unwrap();
+        assert_eq!(results[0].status_code, 405);
+        assert!(fake.sent().is_empty());
     }
 }

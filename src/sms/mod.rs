@@ -5,13 +5,14 @@
 //!   answers like AT, remembers every message and can be told to fail.
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
-//! queues messages as rows in the transaction of the event they report; the
-//! dispatcher that sends them, delivery reports and inbound keywords belong to
-//! later parts of `sms/`.
+//! queues messages as rows in the transaction of the event they report;
+//! [`dispatch`] sends them and [`admin`] holds the operator's commands.
 
+pub mod admin;
 mod client;
 #[cfg(test)]
 mod client_tests;
+pub mod dispatch;
 mod fake;
 mod kind;
 pub mod outbox;
@@ -25,7 +26,7 @@ use crate::config::Providers;
 use crate::phone::Msisdn;
 
 pub use client::AtSmsClient;
-pub use fake::{FakeSms, SentSms};
+pub use fake::{Failure, FakeSms, SentSms};
 pub use kind::{SmsKind, WhenUnsure};
 
 /// A boxed future, so that [`SmsClient`] stays usable as `dyn SmsClient`.

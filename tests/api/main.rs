@@ -22,6 +22,8 @@ mod seed;
 mod session_lock;
 mod session_store;
 mod sim;
+mod sms_admin;
+mod sms_dispatch;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;

@@ -463,3 +463,57 @@ async fn two_dispatchers_on_one_database_never_send_a_row_twice() {
         .unwrap();
     assert_eq!(unsent, 0);
 }
+
+#[tokio::test]
+async fn the_running_gateway_sends_its_outbox_and_its_sms_metrics_pass_promtool() {
+    let promtool = crate::prerequisites::require("promtool");
+    let app = crate::helpers::spawn_app().await;
+    let pool = app.state.db.clone();
+    queue(&pool, &phone(1), "Receipt 1", SmsKind::Receipt).await;
+    queue(&pool, &phone(2), "Meeting on Sunday", SmsKind::Reminder).await;
+
+    // The node's own dispatcher picks them up; wait for it, boundedly.
+    for _ in 0..1_000 {
+        let sent: i64 = sqlx::query_scalar("select count(*) from sms_outbox where status = 'sent'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if sent == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let text = app.metrics().await;
+
+    for name in [
+        "pesachama_sms_messages_total",
+        "pesachama_sms_segments_sent_total",
+        "pesachama_sms_send_duration_seconds",
+        "pesachama_sms_outbox_depth",
+        "pesachama_sms_outbox_oldest_pending_seconds",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(!text.contains("+2547"), "no phone number in a metric");
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

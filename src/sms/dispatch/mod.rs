@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -155,7 +155,8 @@ impl Dispatcher {
 
     /// Claims one batch and starts its requests; each waits for an in-flight
     /// slot here, so a slow provider slows the claims instead of piling up
-    /// claimed rows.
+    /// claimed rows. One writer per claim writes back whatever requests have
+    /// finished since its last write, in one statement.
     async fn claim_and_spawn(&self, tasks: &mut JoinSet<()>) -> Result<Claimed, sqlx::Error> {
         let rows = {
             let mut conn = self.inner.db.acquire().await?;
@@ -169,20 +170,38 @@ impl Dispatcher {
             rows: rows_claimed,
             requests: requests.len(),
         };
+        let (answers, finished) = mpsc::unbounded_channel();
         for request in requests {
             let Ok(permit) = self.inner.in_flight.clone().acquire_owned().await else {
                 break;
             };
             let this = self.clone();
+            let answers = answers.clone();
             tasks.spawn(async move {
                 this.inner.pace.take(request.recipients.len()).await;
-                if let Err(error) = this.sender().send(request).await {
-                    tracing::warn!(%error, "cannot write an SMS outcome; the rows will be taken back");
-                }
+                let settled = this.sender().send(request).await;
                 drop(permit);
+                // The writer outlives every sender of its claim.
+                let _ = answers.send(settled);
             });
         }
+        drop(answers);
+        let this = self.clone();
+        tasks.spawn(async move { this.write_back(finished).await });
         Ok(claimed)
+    }
+
+    /// Writes the outcomes of one claim's requests as they finish: all that
+    /// are ready at once in one statement.
+    async fn write_back(&self, mut finished: mpsc::UnboundedReceiver<Vec<send::Settlement>>) {
+        while let Some(mut settled) = finished.recv().await {
+            while let Ok(more) = finished.try_recv() {
+                settled.extend(more);
+            }
+            if let Err(error) = self.sender().write(&settled).await {
+                tracing::warn!(%error, "cannot write SMS outcomes; the rows will be taken back");
+            }
+        }
     }
 
     fn sender(&self) -> send::Sender<'_> {

@@ -1,4 +1,5 @@
-//! Sending one request and settling its rows.
+//! Sending one request, and writing what became of the rows of the requests
+//! that finished.
 
 use std::time::Instant;
 
@@ -13,6 +14,13 @@ use crate::telemetry::{
     SMS_CONFIG_ERRORS, SMS_MESSAGES, SMS_RETRIES, SMS_SEGMENTS_SENT, SMS_SEND_DURATION,
 };
 
+/// A row's new state with what its metrics need.
+pub struct Settlement {
+    pub update: RowUpdate,
+    pub template: String,
+    pub segments: i32,
+}
+
 /// What a request needs from its dispatcher.
 pub struct Sender<'a> {
     pub db: &'a PgPool,
@@ -22,10 +30,9 @@ pub struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    /// Sends `request` and writes what became of each row. A database error
-    /// leaves the rows in `sending`: they are taken back after the sending
-    /// timeout and sent again under the same key.
-    pub async fn send(&self, request: Request) -> Result<(), sqlx::Error> {
+    /// Sends `request` and decides each row's new state; nothing is written
+    /// yet (see [`Sender::write`]).
+    pub async fn send(&self, request: Request) -> Vec<Settlement> {
         let to: Vec<_> = request.recipients.iter().map(|r| r.phone.clone()).collect();
         let started = Instant::now();
         let answer = self.client.send(&to, &request.message, &request.key).await;
@@ -41,30 +48,40 @@ impl Sender<'_> {
                 tracing::warn!(%error, recipients = to.len(), "SMS request failed");
             }
         }
-        let verdicts = outcome::verdicts(&request.recipients, &answer);
-        let updates: Vec<RowUpdate> = request
-            .recipients
-            .iter()
-            .zip(verdicts)
-            .map(|(r, v)| writeback::settle(r, v, self.policy))
-            .collect();
         let error_text = error.map(|e| outcome::trimmed(&e.to_string()));
+        let verdicts = outcome::verdicts(&request.recipients, &answer);
+        request
+            .recipients
+            .into_iter()
+            .zip(verdicts)
+            .map(|(recipient, verdict)| {
+                let mut update =
+                    writeback::settle(&recipient, request.claimed_at, verdict, self.policy);
+                update.error = error_text.clone();
+                Settlement {
+                    update,
+                    template: recipient.template,
+                    segments: recipient.segments,
+                }
+            })
+            .collect()
+    }
+
+    /// Writes `settled` in one statement and counts it. A database error
+    /// leaves the rows in `sending`: they are taken back after the sending
+    /// timeout and sent again under the same key.
+    pub async fn write(&self, settled: &[Settlement]) -> Result<(), sqlx::Error> {
+        let updates: Vec<RowUpdate> = settled.iter().map(|s| s.update.clone()).collect();
         let mut conn = self.db.acquire().await?;
-        let written = writeback::write(
-            &mut conn,
-            request.claimed_at,
-            &updates,
-            error_text.as_deref(),
-        )
-        .await?;
+        let written = writeback::write(&mut conn, &updates).await?;
         if written < updates.len() as u64 {
             tracing::warn!(
                 lost = updates.len() as u64 - written,
                 "rows were taken back before their answer was written"
             );
         }
-        for (recipient, update) in request.recipients.iter().zip(&updates) {
-            self.count(&recipient.template, recipient.segments, update);
+        for s in settled {
+            self.count(&s.template, s.segments, &s.update);
         }
         Ok(())
     }
@@ -72,28 +89,32 @@ impl Sender<'_> {
     /// Fails rows that cannot be sent at all (a bug: the table's checks
     /// should have stopped them).
     pub async fn fail_unreadable(&self, rows: &[Claimed]) -> Result<(), sqlx::Error> {
-        let Some(first) = rows.first() else {
+        if rows.is_empty() {
             return Ok(());
-        };
+        }
         tracing::error!(
             rows = rows.len(),
             "outbox rows with an unreadable phone or kind"
         );
-        let updates: Vec<RowUpdate> = rows
+        let settled: Vec<Settlement> = rows
             .iter()
-            .map(|row| RowUpdate {
-                id: row.id,
-                settled: Settled::Failed,
-                message_id: None,
-                cost: None,
-                reason: Some("unreadable".into()),
-                next_at: None,
-                keep_key: false,
+            .map(|row| Settlement {
+                update: RowUpdate {
+                    id: row.id,
+                    claimed_at: row.claimed_at,
+                    settled: Settled::Failed,
+                    message_id: None,
+                    cost: None,
+                    reason: Some("unreadable".into()),
+                    next_at: None,
+                    keep_key: false,
+                    error: None,
+                },
+                template: row.template.clone(),
+                segments: row.segments,
             })
             .collect();
-        let mut conn = self.db.acquire().await?;
-        writeback::write(&mut conn, first.claimed_at, &updates, None).await?;
-        Ok(())
+        self.write(&settled).await
     }
 
     fn count(&self, template: &str, segments: i32, update: &RowUpdate) {

@@ -107,7 +107,7 @@ impl Dispatcher {
                 }
             };
             while tasks.try_join_next().is_some() {}
-            if claimed < self.inner.settings.batch_size as usize {
+            if claimed < self.claim_limit() {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
                     _ = tokio::time::sleep(POLL_INTERVAL) => {}
@@ -160,8 +160,7 @@ impl Dispatcher {
     async fn claim_and_spawn(&self, tasks: &mut JoinSet<()>) -> Result<Claimed, sqlx::Error> {
         let rows = {
             let mut conn = self.inner.db.acquire().await?;
-            let limit = i64::from(self.inner.settings.batch_size);
-            claim::claim(&mut conn, Uuid::new_v4(), limit).await?
+            claim::claim(&mut conn, Uuid::new_v4(), self.claim_limit() as i64).await?
         };
         let rows_claimed = rows.len();
         let (requests, unreadable) = claim::group(rows);
@@ -202,6 +201,11 @@ impl Dispatcher {
                 tracing::warn!(%error, "cannot write SMS outcomes; the rows will be taken back");
             }
         }
+    }
+
+    fn claim_limit(&self) -> usize {
+        let s = &self.inner.settings;
+        rate::claim_limit(s.batch_size, s.rate_per_sec, s.sending_timeout) as usize
     }
 
     fn sender(&self) -> send::Sender<'_> {

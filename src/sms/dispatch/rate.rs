@@ -4,12 +4,22 @@
 //! send a burst of that size and no more.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 /// The quota for `rate_per_sec` recipients per second (at least one).
 pub fn quota(rate_per_sec: u32) -> Quota {
     Quota::per_second(NonZeroU32::new(rate_per_sec).unwrap_or(NonZeroU32::MIN))
+}
+
+/// Rows one claim may take: the batch size, but no more than the pace lets
+/// out in a quarter of the sending timeout. Claimed rows wait for the bucket;
+/// one that waited past the timeout would be taken back by another node while
+/// this one still meant to send it.
+pub fn claim_limit(batch_size: u32, rate_per_sec: u32, sending_timeout: Duration) -> i64 {
+    let by_pace = u64::from(rate_per_sec.max(1)) * (sending_timeout.as_secs() / 4).max(1);
+    i64::try_from(by_pace.min(u64::from(batch_size.max(1)))).unwrap_or(i64::MAX)
 }
 
 /// The node-wide bucket.
@@ -43,9 +53,16 @@ impl Pace {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
+
+    #[test]
+    fn a_claim_never_holds_more_than_a_quarter_timeout_of_sending() {
+        let timeout = Duration::from_secs(120);
+        assert_eq!(claim_limit(200, 50, timeout), 200);
+        assert_eq!(claim_limit(5_000, 50, timeout), 1_500);
+        assert_eq!(claim_limit(5_000, 10, Duration::from_secs(1)), 10);
+        assert_eq!(claim_limit(0, 0, timeout), 1);
+    }
 
     #[test]
     fn the_bucket_refills_at_the_rate_and_holds_one_second() {

@@ -278,6 +278,37 @@ async fn identical_texts_go_out_as_one_bulk_request_and_personal_ones_alone() {
 }
 
 #[tokio::test]
+async fn a_big_group_of_one_text_is_split_into_requests_of_at_most_a_thousand() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let (client, fake) = fake_at();
+    let mut settings = sms_settings(&db);
+    settings.batch_size = 5_000;
+    let dispatcher = Dispatcher::new(pool.clone(), client, settings);
+    sqlx::query(
+        "insert into sms_outbox (phone, message, dedupe_key, template, kind)
+         select '+2547' || lpad((10000000 + n)::text, 8, '0'), 'Meeting on Sunday',
+                'bulk:' || n, 'sms-test', 'reminder'
+           from generate_series(1, 2500) n",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let drained = dispatcher.drain_once().await.unwrap();
+
+    assert_eq!((drained.rows, drained.requests), (2_500, 3));
+    let sizes: Vec<i64> = sqlx::query_scalar(
+        "select count(*) from sms_outbox where status = 'sent' group by batch_key order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sizes, [500, 1_000, 1_000], "each part has its own key");
+    assert_eq!(fake.sent().len(), 2_500);
+}
+
+#[tokio::test]
 async fn an_unanswered_receipt_is_repeated_under_its_key_and_an_otp_is_parked() {
     let db = TestDb::new().await;
     let pool = db.pool().await;

@@ -145,3 +145,40 @@ fn reason_labels_are_bounded() {
     assert_eq!(reason_label("transient"), "transient");
     assert_eq!(reason_label("+254712345678 said no"), "other");
 }
+
+#[test]
+fn an_answer_we_cannot_place_settles_nothing_it_should_not() {
+    let to = [
+        recipient("0712000001", SmsKind::Receipt),
+        recipient("0712000002", SmsKind::Otp),
+    ];
+    // A code AT never documented, a number we did not ask for, and nothing
+    // at all about the second recipient.
+    let answer = Ok(vec![
+        result("0712000001", 999, "Mystery"),
+        result("0712999999", 101, "Success"),
+    ]);
+    let verdicts = verdicts(&to, &answer);
+    assert_eq!(
+        verdicts[0],
+        Verdict::Retry {
+            reason: "Mystery".into(),
+            keep_key: true
+        },
+        "an unknown code may mean it went out"
+    );
+    assert!(matches!(verdicts[1], Verdict::Park { .. }));
+    // An empty answer leaves everyone unsure rather than sent.
+    let verdicts = super::verdicts(&to, &Ok(Vec::new()));
+    assert!(matches!(verdicts[0], Verdict::Retry { keep_key: true, .. }));
+}
+
+#[test]
+fn a_long_status_is_cut_before_it_is_stored() {
+    let to = recipient("0712000001", SmsKind::Receipt);
+    let v = for_result(&to, &result("0712000001", 403, &"x".repeat(10_000)));
+    let Verdict::Failed { reason } = v else {
+        panic!("a 403 fails")
+    };
+    assert_eq!(reason.len(), MAX_REASON);
+}

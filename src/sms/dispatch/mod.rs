@@ -34,6 +34,9 @@ pub use reclaim::Reclaimed;
 
 /// Pause between claims when the last one found less than a full batch.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Pause after a claim failed (the database is down or failing over), so
+/// the log gets a line every few seconds, not five a second.
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
 /// How often the depth gauges are refreshed.
 const DEPTH_INTERVAL: Duration = Duration::from_secs(15);
 /// Longest pause between looks for rows left by a dead node.
@@ -99,18 +102,19 @@ impl Dispatcher {
                 next_depth = now + DEPTH_INTERVAL;
                 self.publish_depth().await;
             }
-            let claimed = match self.claim_and_spawn(&mut tasks).await {
-                Ok(claimed) => claimed.rows,
+            let pause = match self.claim_and_spawn(&mut tasks).await {
+                Ok(claimed) if claimed.rows >= self.claim_limit() => None,
+                Ok(_) => Some(POLL_INTERVAL),
                 Err(error) => {
                     tracing::warn!(%error, "cannot claim SMS rows");
-                    0
+                    Some(ERROR_PAUSE)
                 }
             };
             while tasks.try_join_next().is_some() {}
-            if claimed < self.claim_limit() {
+            if let Some(pause) = pause {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
             }
         }

@@ -259,3 +259,28 @@ async fn an_unanswered_receipt_is_repeated_under_its_key_and_an_otp_is_parked() 
     make_due(&pool).await;
     assert_eq!(dispatcher.drain_once().await.unwrap().rows, 0);
 }
+
+#[tokio::test]
+async fn refused_credentials_are_configuration_retried_later_not_a_failed_message() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let (client, fake) = fake_at();
+    let dispatcher = dispatcher(&db, client).await;
+    let id = queue(&pool, &phone(1), "Your PIN was changed", SmsKind::Alert).await;
+    fake.fail_next(1, Failure::Unauthorized);
+
+    dispatcher.drain_once().await.unwrap();
+    let after = row(&pool, id).await;
+    if after.status == "queued" {
+        assert_eq!(after.failure_reason, None, "not a verdict on the message");
+        assert_eq!(
+            after.batch_key, None,
+            "nothing went out: a new key next time"
+        );
+        make_due(&pool).await;
+        dispatcher.drain_once().await.unwrap();
+    }
+
+    assert_eq!(row(&pool, id).await.status, "sent");
+    assert_eq!(fake.sent().len(), 1);
+}

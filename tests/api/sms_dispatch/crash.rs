@@ -45,7 +45,9 @@ async fn die_mid_send(db: &TestDb, fake: &Arc<FakeSms>, forward: bool, rows: i64
     .await;
     let worker = tokio::spawn(async move { doomed.drain_once().await });
     let pool = db.pool().await;
-    loop {
+    // Bounded, so a broken dispatcher fails the test instead of hanging it.
+    for wait in 0.. {
+        assert!(wait < 3_000, "the doomed node never claimed every row");
         let sending: i64 =
             sqlx::query_scalar("select count(*) from sms_outbox where status = 'sending'")
                 .fetch_one(&pool)

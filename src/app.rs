@@ -188,6 +188,13 @@ impl Application {
             "rate-limit sweeper",
             forget_idle_rate_limits(self.state.clone(), shutdown.child_token()),
         );
+        // Every node sends the outbox; claims with skip locked share it out.
+        let dispatcher = sms::dispatch::Dispatcher::new(
+            self.state.db.clone(),
+            self.state.sms.clone(),
+            self.state.settings.sms.clone(),
+        );
+        tasks.spawn("sms dispatcher", dispatcher.run(shutdown.child_token()));
         tasks.spawn(
             "idempotency key purge",
             ops::purge_old_keys(self.state.db.clone(), shutdown.child_token()),

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use pesachama::chama::Role;
+use pesachama::i18n::Lang;
 use pesachama::phone::Msisdn;
 use pesachama::sim::SimOptions;
+use pesachama::sms::admin::{self, Requeue};
 use pesachama::sms::fake::FakeAtArgs;
 use pesachama::{cli, config};
 
@@ -54,6 +56,9 @@ enum Command {
     /// Check the books.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Look after the SMS outbox.
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
     /// A fake Africa's Talking SMS API on 127.0.0.1 (benchmarks, manual runs).
@@ -101,6 +106,36 @@ enum LedgerCommand {
     /// Prove that every running balance equals the sum of its postings and that
     /// every entry balances; print each mismatch and fail if there is one.
     Check,
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// Queue depth by state, the oldest pending age, dead and parked letters by reason.
+    Status,
+    /// Put dead (or parked) letters back in the queue after a fix.
+    Retry {
+        /// Requeue the dead letters (retries ran out).
+        #[arg(long, required_unless_present = "parked", conflicts_with = "parked")]
+        dead: bool,
+        /// Requeue the parked letters (sent or not, unknown).
+        #[arg(long)]
+        parked: bool,
+    },
+    /// Queue a test message from a template, variables filled with their names.
+    Send {
+        /// Phone as typed: 0712 345 678, 254712345678 or +254712345678.
+        #[arg(long)]
+        phone: String,
+        /// Fluent message id, e.g. sms-pin-lock.
+        #[arg(long)]
+        template: String,
+        /// Language of the text.
+        #[arg(long, default_value = "en", value_parser = ["en", "sw"])]
+        lang: String,
+        /// Folder of locale folders (en/, sw/).
+        #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
+        locales: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -230,6 +265,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Check) => {
             cli::ledger_check(&cli::admin_database_url(file)?).await
         }
+        Command::Sms(command) => sms(command, &cli::admin_database_url(file)?).await,
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)
                 .map_err(|e| anyhow::anyhow!("invalid phone `{}`: {e}", sim.phone))?;
@@ -254,4 +290,25 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+async fn sms(command: SmsCommand, url: &secrecy::SecretString) -> anyhow::Result<()> {
+    match command {
+        SmsCommand::Status => print!("{}", admin::status(url).await?),
+        SmsCommand::Retry { dead, .. } => {
+            let which = if dead { Requeue::Dead } else { Requeue::Parked };
+            println!("requeued {} messages", admin::retry(url, which).await?);
+        }
+        SmsCommand::Send {
+            phone,
+            template,
+            lang,
+            locales,
+        } => {
+            let lang = Lang::parse(&lang).unwrap_or_default();
+            let id = admin::send_test(url, &locales, &phone, &template, lang).await?;
+            println!("{id}");
+        }
+    }
+    Ok(())
 }

@@ -46,6 +46,24 @@ pub const SMS_DELIVERY_REPORTS: &str = "pesachama_sms_delivery_reports_total";
 pub const SMS_INBOUND: &str = "pesachama_sms_inbound_total";
 /// Counter: members opting out of (`out`) or back into (`in`) reminders.
 pub const SMS_OPT_CHANGES: &str = "pesachama_sms_opt_changes_total";
+/// Gauge: outbox rows by state (queued, sending, dead, parked).
+pub const SMS_OUTBOX_DEPTH: &str = "pesachama_sms_outbox_depth";
+/// Gauge: seconds the most overdue queued SMS has been due.
+pub const SMS_OUTBOX_OLDEST_PENDING: &str = "pesachama_sms_outbox_oldest_pending_seconds";
+/// Counter: SMS settled by the dispatcher, by outcome (sent, failed, dead,
+/// parked), template and reason.
+pub const SMS_MESSAGES: &str = "pesachama_sms_messages_total";
+/// Counter: SMS parts sent (what Africa's Talking bills), by template.
+pub const SMS_SEGMENTS_SENT: &str = "pesachama_sms_segments_sent_total";
+/// Histogram: time Africa's Talking took to answer a send request.
+pub const SMS_SEND_DURATION: &str = "pesachama_sms_send_duration_seconds";
+/// Counter: SMS put back in the queue for another attempt, by reason.
+pub const SMS_RETRIES: &str = "pesachama_sms_retries_total";
+/// Counter: send requests refused for our configuration (credentials,
+/// sender id), by reason: a person must act.
+pub const SMS_CONFIG_ERRORS: &str = "pesachama_sms_config_errors_total";
+/// Counter: rows taken back from a node that died mid-send, by where they went.
+pub const SMS_RECLAIMED: &str = "pesachama_sms_reclaimed_total";
 
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -146,6 +164,31 @@ fn describe_metrics() {
     metrics::describe_counter!(
         SMS_OPT_CHANGES,
         "Members opting out of or back into SMS reminders, by change."
+    );
+    metrics::describe_gauge!(SMS_OUTBOX_DEPTH, "SMS outbox rows by state.");
+    metrics::describe_gauge!(
+        SMS_OUTBOX_OLDEST_PENDING,
+        metrics::Unit::Seconds,
+        "How long the most overdue queued SMS has been due."
+    );
+    metrics::describe_counter!(
+        SMS_MESSAGES,
+        "SMS settled by the dispatcher, by outcome, template and reason."
+    );
+    metrics::describe_counter!(SMS_SEGMENTS_SENT, "SMS parts sent, by template.");
+    metrics::describe_histogram!(
+        SMS_SEND_DURATION,
+        metrics::Unit::Seconds,
+        "Time Africa's Talking took to answer a send request."
+    );
+    metrics::describe_counter!(SMS_RETRIES, "SMS queued for another attempt, by reason.");
+    metrics::describe_counter!(
+        SMS_CONFIG_ERRORS,
+        "SMS requests refused for the gateway's configuration, by reason."
+    );
+    metrics::describe_counter!(
+        SMS_RECLAIMED,
+        "SMS rows taken back from a node that died mid-send, by new state."
     );
 }
 

@@ -7,14 +7,15 @@
 //!   delivery reports. The gateway reaches it through [`AtSmsClient`].
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
-//! queues messages as rows in the transaction of the event they report; the
-//! dispatcher that sends them, delivery reports and inbound keywords belong to
-//! later parts of `sms/`.
+//! queues messages as rows in the transaction of the event they report;
+//! [`dispatch`] sends them and [`admin`] holds the operator's commands.
 
+pub mod admin;
 pub mod callbacks;
 mod client;
 #[cfg(test)]
 mod client_tests;
+pub mod dispatch;
 pub mod fake;
 mod kind;
 pub mod outbox;
@@ -28,7 +29,7 @@ use crate::config::Providers;
 use crate::phone::Msisdn;
 
 pub use client::AtSmsClient;
-pub use fake::{FakeAtConfig, FakeSms, SentSms};
+pub use fake::{Failure, FakeAtConfig, FakeSms, SentSms};
 pub use kind::{SmsKind, WhenUnsure};
 
 /// A boxed future, so that [`SmsClient`] stays usable as `dyn SmsClient`.

@@ -16,6 +16,7 @@ mod fake;
 mod kind;
 pub mod outbox;
 pub mod segments;
+pub mod templates;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -52,6 +52,9 @@ enum Command {
     /// Check the books.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// SMS templates and outbox.
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
 }
@@ -63,6 +66,17 @@ enum MenusCommand {
         /// Folder of menu files.
         #[arg(long, env = "PESACHAMA_MENUS_DIR", default_value = "menus")]
         menus: PathBuf,
+        /// Folder of locale folders (en/, sw/).
+        #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
+        locales: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// Check every SMS template at its worst-case lengths and report every
+    /// problem with its file, template and language.
+    Check {
         /// Folder of locale folders (en/, sw/).
         #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
         locales: PathBuf,
@@ -200,6 +214,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Menus(MenusCommand::Check { menus, locales }) => {
             cli::menus_check(&menus, &locales)
         }
+        Command::Sms(SmsCommand::Check { locales }) => cli::sms_check(&locales),
         Command::Ledger(LedgerCommand::Check) => {
             cli::ledger_check(&cli::admin_database_url(file)?).await
         }

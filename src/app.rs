@@ -173,6 +173,10 @@ impl Application {
             forget_idle_rate_limits(self.state.clone(), shutdown.child_token()),
         );
         tasks.spawn(
+            "sms reminders",
+            sms::reminders::run(self.state.clone(), shutdown.child_token()),
+        );
+        tasks.spawn(
             "idempotency key purge",
             ops::purge_old_keys(self.state.db.clone(), shutdown.child_token()),
         );

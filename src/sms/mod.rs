@@ -15,6 +15,7 @@ mod client_tests;
 mod fake;
 mod kind;
 pub mod outbox;
+pub mod reminders;
 pub mod segments;
 pub mod templates;
 

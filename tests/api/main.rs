@@ -22,6 +22,7 @@ mod seed;
 mod session_lock;
 mod session_store;
 mod sim;
+mod sms_reminders;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;

@@ -17,20 +17,20 @@
 
 mod contribution;
 mod meeting;
+mod poll;
+mod runs;
 pub mod schedule;
 
-use std::time::Duration;
+pub use poll::{due_run, run};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sqlx::{PgConnection, PgPool};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::i18n::{Lang, Vars};
 use crate::phone::Msisdn;
 use crate::sms::outbox::{self, Queued, QueuedSms};
 use crate::sms::templates::Templates;
-use crate::state::AppState;
 use crate::telemetry;
 
 /// East Africa Time, the clock of reminders: UTC+3, no daylight saving.
@@ -38,13 +38,6 @@ pub const NAIROBI: FixedOffset = match FixedOffset::east_opt(3 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+3 is a valid offset"),
 };
-
-/// Key of the advisory lock one run holds ("pesa_rmd" in ASCII).
-const RUN_LOCK: i64 = 0x7065_7361_5f72_6d64;
-
-/// How often each node looks whether today's run is due: the run starts
-/// at most this long after the configured time.
-const POLL_EVERY: Duration = Duration::from_secs(60);
 
 /// What one member's reminder came to, per reminder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -112,10 +105,10 @@ pub async fn run_once(
     today: NaiveDate,
 ) -> Result<RunOutcome, sqlx::Error> {
     let mut tx = db.begin().await?;
-    if !try_run_lock(&mut tx).await? {
+    if !runs::try_lock(&mut tx).await? {
         return Ok(RunOutcome::Busy);
     }
-    if run_done(&mut tx, today).await? {
+    if runs::done(&mut tx, today).await? {
         return Ok(RunOutcome::AlreadyDone);
     }
     let tallies = Tallies {
@@ -123,7 +116,7 @@ pub async fn run_once(
         meeting: meeting::queue_tomorrow(&mut tx, texts, today).await?,
     };
     let queued = tallies.contribution.queued + tallies.meeting.queued;
-    record_run(&mut tx, today, queued).await?;
+    runs::record(&mut tx, today, queued).await?;
     tx.commit().await?;
     // Counted once committed: a rolled-back run queued nothing.
     count("contribution", tallies.contribution);
@@ -142,12 +135,6 @@ fn count(reminder: &'static str, tally: Tally) {
         metrics::counter!(telemetry::SMS_REMINDERS_SKIPPED, "reminder" => reminder, "reason" => reason)
             .increment(n);
     }
-}
-
-/// The Nairobi date whose run is due at `now`, if it is past the hour.
-pub fn due_run(now: DateTime<Utc>, at: NaiveTime) -> Option<NaiveDate> {
-    let local: NaiveDateTime = now.with_timezone(&NAIROBI).naive_local();
-    (local.time() >= at).then_some(local.date())
 }
 
 /// Start of Nairobi day `date`, as an instant.
@@ -209,92 +196,11 @@ async fn queue_one(
     Ok(())
 }
 
-/// Polls for the day's run until `shutdown`; spawned under the Supervisor.
-/// A failed run is logged and tried again at the next poll.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let at = state.settings.sms.reminder_time;
-    let days_before = state.settings.sms.reminder_days_before;
-    let mut tick = tokio::time::interval(POLL_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut done_for = None;
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let Some(today) = due_run(Utc::now(), at) else {
-            continue;
-        };
-        if done_for == Some(today) {
-            continue;
-        }
-        match run_once(&state.db, &state.sms_texts, days_before, today).await {
-            Ok(RunOutcome::Ran(tallies)) => {
-                tracing::info!(%today, ?tallies, "reminders queued");
-                done_for = Some(today);
-            }
-            Ok(RunOutcome::AlreadyDone) => done_for = Some(today),
-            Ok(RunOutcome::Busy) => {}
-            Err(error) => tracing::warn!(%error, %today, "reminder run failed; trying again"),
-        }
-    }
-}
-
-async fn try_run_lock(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    let locked = sqlx::query_scalar!(
-        r#"select pg_try_advisory_xact_lock($1) as "locked!""#,
-        RUN_LOCK
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(locked)
-}
-
-async fn run_done(conn: &mut PgConnection, day: NaiveDate) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query_scalar!(
-        r#"select exists (select 1 from sms_reminder_runs where run_on = $1) as "done!""#,
-        day
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(done)
-}
-
-async fn record_run(
-    conn: &mut PgConnection,
-    day: NaiveDate,
-    queued: u64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into sms_reminder_runs (run_on, queued) values ($1, $2)",
-        day,
-        i32::try_from(queued).unwrap_or(i32::MAX)
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
 
     use super::*;
-
-    #[test]
-    fn the_run_is_due_from_the_hour_in_nairobi() {
-        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
-        // 05:59 UTC is 08:59 in Nairobi.
-        let early = Utc.with_ymd_and_hms(2026, 12, 1, 5, 59, 0).unwrap();
-        assert_eq!(due_run(early, nine), None);
-        let on_time = Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap();
-        assert_eq!(due_run(on_time, nine), NaiveDate::from_ymd_opt(2026, 12, 1));
-        // 22:30 UTC is 01:30 the next day in Nairobi.
-        let late = Utc.with_ymd_and_hms(2026, 12, 1, 22, 30, 0).unwrap();
-        assert_eq!(due_run(late, nine), None);
-        let one = NaiveTime::from_hms_opt(1, 0, 0).unwrap();
-        assert_eq!(due_run(late, one), NaiveDate::from_ymd_opt(2026, 12, 2));
-    }
 
     #[test]
     fn a_nairobi_day_starts_at_21_utc() {

@@ -208,3 +208,28 @@ fn a_syntax_error_is_reported_with_its_file() {
     let report = refused("sms-x = { $amount\n", GOOD_SW);
     assert!(report.contains("en/sms.ftl:1:"), "{report}");
 }
+
+#[test]
+fn every_shipped_template_renders_within_its_budget_at_and_beyond_the_declared_lengths() {
+    let templates = shipped();
+    for lang in Lang::ALL {
+        for id in templates.ids() {
+            let declared = templates.declaration(lang, id).unwrap();
+            for extra in [0, 50] {
+                let vars: Vars = declared
+                    .vars
+                    .iter()
+                    .map(|(var, max)| (var.clone(), "W".repeat(max + extra)))
+                    .collect();
+                let rendered = templates.render(lang, id, &vars).unwrap();
+                assert!(crate::i18n::is_gsm7(&rendered.text), "{lang} {id}");
+                assert!(
+                    rendered.segments <= declared.segments,
+                    "{lang} {id}: {}",
+                    rendered.text
+                );
+                assert_eq!(rendered.kind, declared.kind);
+            }
+        }
+    }
+}

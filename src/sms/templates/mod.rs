@@ -19,7 +19,7 @@ mod tests;
 
 use std::path::Path;
 
-use crate::i18n::{Lang, Locales, Vars, to_gsm7_basic, truncate_gsm7};
+use crate::i18n::{Lang, LoadError, LoadErrors, Locales, Vars, to_gsm7_basic, truncate_gsm7};
 use crate::sms::{SmsKind, segments};
 
 pub use check::TEMPLATE_FILE;
@@ -51,6 +51,25 @@ pub struct Rendered {
     pub segments: usize,
 }
 
+/// The problems of loading the locale files, each under its own file.
+fn load_report(errors: LoadErrors) -> CheckReport {
+    let mut report = CheckReport::default();
+    for error in errors.0 {
+        let (file, id, what) = match error {
+            LoadError::Io { path, message } => (path, None, format!("cannot read: {message}")),
+            LoadError::NoFiles { dir } => (dir, None, "no .ftl files".to_owned()),
+            LoadError::Parse {
+                file,
+                line,
+                message,
+            } => (format!("{file}:{line}"), None, message),
+            LoadError::Duplicate { file, id } => (file, Some(id), "defined twice".to_owned()),
+        };
+        report.push(&file, id.as_deref(), None, IssueKind::Load(what));
+    }
+    report
+}
+
 /// Why a template could not be rendered: always a caller's bug, which the
 /// caller's tests find.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,19 +86,7 @@ impl Templates {
     /// Loads `<dir>/{en,sw}/*.ftl` and checks every message of the `sms.ftl`
     /// files; the report lists every problem with file, id and language.
     pub fn load(locales_dir: &Path) -> Result<Templates, CheckReport> {
-        let locales = Locales::load(locales_dir).map_err(|errors| {
-            let mut report = CheckReport::default();
-            for error in errors.0 {
-                let text = error.to_string();
-                report.push(
-                    &locales_dir.display().to_string(),
-                    None,
-                    None,
-                    IssueKind::Load(text),
-                );
-            }
-            report
-        })?;
+        let locales = Locales::load(locales_dir).map_err(load_report)?;
         let declared = check::check(&locales)?;
         Ok(Templates { locales, declared })
     }

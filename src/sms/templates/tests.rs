@@ -233,3 +233,25 @@ fn every_shipped_template_renders_within_its_budget_at_and_beyond_the_declared_l
         }
     }
 }
+
+#[test]
+fn a_missing_folder_or_language_is_reported_not_panicked_on() {
+    let nowhere = std::env::temp_dir().join(format!("pesachama-none-{}", uuid::Uuid::new_v4()));
+    let report = Templates::load(&nowhere).unwrap_err().to_string();
+    assert!(report.contains("cannot read"), "{report}");
+    let dir = folder(GOOD_EN, GOOD_SW);
+    std::fs::remove_dir_all(dir.join("sw")).unwrap();
+    let report = Templates::load(&dir).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(report.contains("sw: cannot read"), "{report}");
+}
+
+#[test]
+fn a_template_defined_twice_is_refused() {
+    let twice = format!("{GOOD_EN}{GOOD_EN}");
+    let report = refused(&twice, GOOD_SW);
+    assert!(
+        report.contains("en/sms.ftl: template `sms-x`: defined twice"),
+        "{report}"
+    );
+}

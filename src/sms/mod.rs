@@ -5,9 +5,10 @@
 //!   answers like AT, remembers every message and can be told to fail.
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
-//! queues messages as rows in the transaction of the event they report; the
-//! dispatcher that sends them, delivery reports and inbound keywords belong to
-//! later parts of `sms/`.
+//! queues messages as rows in the transaction of the event they report, as
+//! [`templates`] rendered them (checked by `pesachama sms check`);
+//! [`reminders`] is the daily job that queues contribution and meeting
+//! reminders.
 
 mod client;
 #[cfg(test)]

@@ -25,6 +25,7 @@ use crate::menu::Menus;
 use crate::mpesa::{self, FakeDaraja};
 use crate::ops;
 use crate::session::{FailoverStore, PgStore, RedisStore, SessionSettings};
+use crate::sms::templates::Templates;
 use crate::sms::{self, FakeSms};
 use crate::state::{App, AppState};
 use crate::supervisor::Supervisor;
@@ -88,6 +89,8 @@ impl Application {
             &ops::registry(),
         )
         .map_err(|report| anyhow::anyhow!("the USSD menus fail their check:\n{report}"))?;
+        let sms_texts = Templates::load(&settings.ussd.locales_dir)
+            .map_err(|report| anyhow::anyhow!("the SMS templates fail their check:\n{report}"))?;
         let db = db::connect(&settings.database_url).await?;
         let http = TcpListener::bind(settings.http_addr)
             .await
@@ -120,6 +123,7 @@ impl Application {
             sms: sms.client,
             daraja: daraja.client,
             menus,
+            sms_texts,
             ussd_limits: RateLimits::new(&settings.ussd),
             ussd_service_codes: BoundedLabels::new(SERVICE_CODE_LABELS),
             settings,
@@ -195,6 +199,10 @@ impl Application {
             self.state.settings.sms.clone(),
         );
         tasks.spawn("sms dispatcher", dispatcher.run(shutdown.child_token()));
+        tasks.spawn(
+            "sms reminders",
+            sms::reminders::run(self.state.clone(), shutdown.child_token()),
+        );
         tasks.spawn(
             "idempotency key purge",
             ops::purge_old_keys(self.state.db.clone(), shutdown.child_token()),

@@ -9,7 +9,6 @@ use crate::app::{Application, termination_signal};
 use crate::chama::{self, Actor, ChamaCode, ChamaError, Role};
 use crate::config::{DatabaseUrls, Settings};
 use crate::db::Provisioned;
-use crate::i18n::Locales;
 use crate::phone::{MemberCountries, Msisdn};
 use crate::user::pin::{self, Unlocked};
 use crate::{config, db, ledger, telemetry};
@@ -129,6 +128,21 @@ pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow
     }
 }
 
+/// `pesachama sms check`: prints every problem, fails if there is one.
+pub fn sms_check(locales: &std::path::Path) -> anyhow::Result<()> {
+    match crate::sms::templates::Templates::load(locales) {
+        Ok(templates) => {
+            println!(
+                "sms templates ok: {} in {}",
+                templates.ids().count(),
+                locales.display()
+            );
+            Ok(())
+        }
+        Err(report) => anyhow::bail!("sms check failed:\n{report}"),
+    }
+}
+
 /// `pesachama migrate`: as the owner, apply pending migrations and provision
 /// the runtime role `DATABASE_URL` connects as.
 pub async fn migrate(urls: &DatabaseUrls) -> anyhow::Result<()> {
@@ -241,8 +255,12 @@ pub async fn member_unlock_pin(
     phone: &str,
 ) -> anyhow::Result<()> {
     let phone = Msisdn::parse(phone).with_context(|| format!("invalid phone `{phone}`"))?;
-    let texts = Locales::load(locales)
-        .with_context(|| format!("cannot load the SMS texts from {}", locales.display()))?;
+    let texts = crate::sms::templates::Templates::load(locales).map_err(|report| {
+        anyhow::anyhow!(
+            "the SMS texts in {} fail their check:\n{report}",
+            locales.display()
+        )
+    })?;
     let pool = db::connect(url).await?;
     let mut tx = pool.begin().await?;
     let outcome = pin::unlock(&mut tx, &texts, Actor::Cli, &phone).await?;

@@ -56,7 +56,7 @@ enum Command {
     /// Check the books.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Look after the SMS outbox.
+    /// SMS: templates, the outbox and its letters.
     #[command(subcommand)]
     Sms(SmsCommand),
     /// A terminal feature phone that talks to a running gateway.
@@ -110,6 +110,13 @@ enum LedgerCommand {
 
 #[derive(Subcommand)]
 enum SmsCommand {
+    /// Check every SMS template at its worst-case lengths and report every
+    /// problem with its file, template and language.
+    Check {
+        /// Folder of locale folders (en/, sw/).
+        #[arg(long, env = "PESACHAMA_LOCALES_DIR", default_value = "locales")]
+        locales: PathBuf,
+    },
     /// Queue depth by state, the oldest pending age, dead and parked letters by reason.
     Status,
     /// Put dead (or parked) letters back in the queue after a fix.
@@ -265,7 +272,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Check) => {
             cli::ledger_check(&cli::admin_database_url(file)?).await
         }
-        Command::Sms(command) => sms(command, &cli::admin_database_url(file)?).await,
+        Command::Sms(command) => sms(command, file).await,
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)
                 .map_err(|e| anyhow::anyhow!("invalid phone `{}`: {e}", sim.phone))?;
@@ -292,12 +299,14 @@ async fn run(args: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn sms(command: SmsCommand, url: &secrecy::SecretString) -> anyhow::Result<()> {
+async fn sms(command: SmsCommand, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     match command {
-        SmsCommand::Status => print!("{}", admin::status(url).await?),
+        SmsCommand::Check { locales } => return cli::sms_check(&locales),
+        SmsCommand::Status => print!("{}", admin::status(&cli::admin_database_url(file)?).await?),
         SmsCommand::Retry { dead, .. } => {
             let which = if dead { Requeue::Dead } else { Requeue::Parked };
-            println!("requeued {} messages", admin::retry(url, which).await?);
+            let requeued = admin::retry(&cli::admin_database_url(file)?, which).await?;
+            println!("requeued {requeued} messages");
         }
         SmsCommand::Send {
             phone,
@@ -306,7 +315,8 @@ async fn sms(command: SmsCommand, url: &secrecy::SecretString) -> anyhow::Result
             locales,
         } => {
             let lang = Lang::parse(&lang).unwrap_or_default();
-            let id = admin::send_test(url, &locales, &phone, &template, lang).await?;
+            let url = cli::admin_database_url(file)?;
+            let id = admin::send_test(&url, &locales, &phone, &template, lang).await?;
             println!("{id}");
         }
     }

@@ -18,6 +18,7 @@ use crate::menu::Menus;
 use crate::mpesa::DarajaClient;
 use crate::session::FailoverStore;
 use crate::sms::SmsClient;
+use crate::sms::templates::Templates;
 
 /// Handles shared by every request and task. Cheap to clone.
 #[derive(Clone)]
@@ -52,6 +53,9 @@ pub struct App {
     pub daraja: Arc<dyn DarajaClient>,
     /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
     pub menus: Menus,
+    /// The checked SMS templates, loaded at start (not reloaded on SIGHUP:
+    /// a queued text is already rendered, so a restart loses nothing).
+    pub sms_texts: Templates,
     /// Per-phone and per-source USSD rate limits.
     pub ussd_limits: RateLimits,
     /// Service codes seen, as bounded metric labels.

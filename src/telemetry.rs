@@ -37,6 +37,11 @@ pub const USSD_DROPOFF: &str = "pesachama_ussd_dropoff_total";
 pub const USSD_RATE_LIMITED: &str = "pesachama_ussd_rate_limited_total";
 /// Counter: callbacks refused by the protection (source, token, auth).
 pub const USSD_REFUSED: &str = "pesachama_ussd_refused_total";
+/// Counter: reminders queued, by reminder (contribution, meeting).
+pub const SMS_REMINDERS_QUEUED: &str = "pesachama_sms_reminders_queued_total";
+/// Counter: reminders not queued, by reminder and reason (paid, opted_out,
+/// duplicate).
+pub const SMS_REMINDERS_SKIPPED: &str = "pesachama_sms_reminders_skipped_total";
 
 /// Counter: SMS callbacks refused by the protection (source, token, rate).
 pub const SMS_CALLBACK_REFUSED: &str = "pesachama_sms_callback_refused_total";
@@ -189,6 +194,14 @@ fn describe_metrics() {
     metrics::describe_counter!(
         SMS_RECLAIMED,
         "SMS rows taken back from a node that died mid-send, by new state."
+    );
+    metrics::describe_counter!(
+        SMS_REMINDERS_QUEUED,
+        "SMS reminders queued by the daily job, by reminder (contribution, meeting)."
+    );
+    metrics::describe_counter!(
+        SMS_REMINDERS_SKIPPED,
+        "SMS reminders the daily job did not queue, by reminder and reason (paid, opted_out, duplicate)."
     );
 }
 

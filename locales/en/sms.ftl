@@ -1,12 +1,58 @@
-# SMS words, English: security alerts about a member's PIN. Only basic GSM-7
-# characters, and each message fits one 160-character SMS (the unit tests in
-# src/user/pin/alert.rs check both, with the longest variables).
-# $until is a date and time in East Africa Time, e.g. 01/12 14:05.
+# SMS texts, English. Every message is a template of `pesachama sms check`:
+# the comment line right above it declares its kind, its maximum segments and
+# the longest value of each variable (`@var name=<characters>`); the checker
+# renders it at those lengths and refuses it over budget or outside GSM-7.
+# Amounts are formatted by the caller (`KES 1,000`), dates as 05/12/2026,
+# times as 14:05 (East Africa Time).
 
+## Security alerts about a member's PIN ($until: 01/12 14:05).
+
+# @kind alert @segments 1
 sms-pin-set = PesaChama: your PIN has been set. Never tell anyone your PIN. If this was not you, tell your chama official at once.
+# @kind alert @segments 1
 sms-pin-change = PesaChama: your PIN was changed. If this was not you, tell your chama official at once.
+# @kind alert @segments 1 @var until=11
 sms-pin-lock = PesaChama: your PIN is locked until { $until } after 3 wrong attempts. If this was not you, someone may be guessing it: tell your chama official.
+# @kind alert @segments 1
 sms-pin-unlock = PesaChama: your PIN was unlocked by PesaChama support. If you did not ask for this, tell your chama official at once.
+
+## Money. $receipt is the M-Pesa receipt code; $reason a short phrase in the
+## member's language, rendered by the caller.
+
+# A contribution booked from M-Pesa.
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10 @var balance=15
+sms-receipt = PesaChama: { $chama } received your contribution of { $amount }, M-Pesa { $receipt }. Your balance is now { $balance }. Thank you!
+# A payment the member started that did not go through. A receipt, not a
+# notice: it answers the member's own action, so STOP does not silence it.
+# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=40
+sms-payment-failed = PesaChama: your payment of { $amount } to { $chama } did not go through: { $reason }. Please try again.
+# To each official whose approval a disbursement waits for; $ussd is the
+# code to dial (*384*123#).
+# @kind notice @segments 1 @var chama=20 @var name=20 @var amount=15 @var purpose=20 @var ussd=12
+sms-approval-needed = PesaChama { $chama }: { $name } requests { $amount } for { $purpose }. To approve or reject, dial { $ussd }, Approvals.
+# To the requester once the officials decided; $decision is approved or rejected.
+# @kind notice @segments 1 @var chama=20 @var amount=15 @var purpose=20 @var decision=8
+sms-approval-decided = PesaChama { $chama }: your request for { $amount } for { $purpose } was { $decision ->
+        [approved] approved. The money is on its way.
+       *[rejected] rejected by the officials.
+    }
+# A disbursement that M-Pesa confirmed.
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10
+sms-payout-sent = PesaChama: { $chama } sent { $amount } to your M-Pesa. M-Pesa receipt { $receipt }.
+# @kind reminder @segments 1 @var chama=30 @var amount=15 @var date=10
+sms-loan-due = PesaChama: your { $chama } loan repayment of { $amount } is due on { $date }. Pay through the PesaChama menu.
+
+## Reminders (src/sms/reminders).
+
+# $amount is what is still unpaid for the period.
+# @kind reminder @segments 1 @var chama=30 @var amount=15 @var date=10
+sms-reminder-contribution = PesaChama reminder: your { $chama } contribution of { $amount } is due on { $date }. Reply STOP to stop reminders.
+# A meeting tomorrow; $place is known or unknown (no location set).
+# @kind reminder @segments 1 @var chama=25 @var date=10 @var time=5 @var place=7 @var location=30
+sms-reminder-meeting = PesaChama reminder: { $chama } meets tomorrow { $date } at { $time }{ $place ->
+        [known] , venue: { $location }.
+       *[unknown] .
+    } Reply STOP to stop reminders.
 
 # Answers to what members text us (sms-reply-*), by the inbound keywords.
 # No PIN is asked: each goes only to the registered phone that texted.

@@ -1,11 +1,47 @@
-# Maneno ya SMS, Kiswahili: arifa za usalama kuhusu PIN ya mwanachama. Herufi
-# za GSM-7 pekee, na kila ujumbe unatosha SMS moja ya herufi 160.
-# $until ni tarehe na saa za Afrika Mashariki, mfano 01/12 14:05.
+# Maneno ya SMS, Kiswahili. Kila ujumbe ni kiolezo cha `pesachama sms check`:
+# mstari wa maoni juu yake unataja aina yake, idadi ya juu ya sehemu za SMS
+# na urefu wa juu wa kila kigezo (`@var jina=<herufi>`). Kiasi huandikwa na
+# anayetuma (`KES 1,000`), tarehe kama 05/12/2026, saa kama 14:05 (EAT).
 
+## Arifa za usalama kuhusu PIN ya mwanachama ($until: 01/12 14:05).
+
+# @kind alert @segments 1
 sms-pin-set = PesaChama: PIN yako imewekwa. Usimwambie mtu yeyote PIN yako. Kama si wewe, mjulishe kiongozi wa chama chako mara moja.
+# @kind alert @segments 1
 sms-pin-change = PesaChama: PIN yako imebadilishwa. Kama si wewe, mjulishe kiongozi wa chama chako mara moja.
+# @kind alert @segments 1 @var until=11
 sms-pin-lock = PesaChama: PIN yako imefungwa hadi { $until } baada ya majaribio 3 yasiyo sahihi. Kama si wewe, mtu anajaribu kuikisia: mjulishe kiongozi wa chama.
+# @kind alert @segments 1
 sms-pin-unlock = PesaChama: PIN yako imefunguliwa na huduma ya PesaChama. Kama hukuomba hivi, mjulishe kiongozi wa chama chako mara moja.
+
+## Pesa. $receipt ni namba ya risiti ya M-Pesa; $reason ni sababu fupi kwa
+## lugha ya mwanachama.
+
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10 @var balance=15
+sms-receipt = PesaChama: { $chama } imepokea mchango wako wa { $amount }, risiti ya M-Pesa { $receipt }. Salio lako sasa ni { $balance }. Asante!
+# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=40
+sms-payment-failed = PesaChama: malipo yako ya { $amount } kwa { $chama } hayakufaulu: { $reason }. Tafadhali jaribu tena.
+# @kind notice @segments 1 @var chama=20 @var name=20 @var amount=15 @var purpose=20 @var ussd=12
+sms-approval-needed = PesaChama { $chama }: { $name } anaomba { $amount } kwa { $purpose }. Kuidhinisha au kukataa, piga { $ussd }, Maombi.
+# @kind notice @segments 1 @var chama=20 @var amount=15 @var purpose=20 @var decision=8
+sms-approval-decided = PesaChama { $chama }: ombi lako la { $amount } kwa { $purpose } { $decision ->
+        [approved] limeidhinishwa. Pesa zinatumwa.
+       *[rejected] limekataliwa na viongozi.
+    }
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10
+sms-payout-sent = PesaChama: { $chama } imekutumia { $amount } kwa M-Pesa. Risiti ya M-Pesa { $receipt }.
+# @kind reminder @segments 1 @var chama=30 @var amount=15 @var date=10
+sms-loan-due = PesaChama: marejesho ya mkopo wako wa { $chama } ya { $amount } yanadaiwa tarehe { $date }. Lipa kupitia menyu ya PesaChama.
+
+## Ukumbusho.
+
+# @kind reminder @segments 1 @var chama=30 @var amount=15 @var date=10
+sms-reminder-contribution = Ukumbusho wa PesaChama: mchango wako wa { $chama } wa { $amount } unadaiwa tarehe { $date }. Jibu ACHA kusitisha ukumbusho.
+# @kind reminder @segments 1 @var chama=25 @var date=10 @var time=5 @var place=7 @var location=30
+sms-reminder-meeting = PesaChama: kikao cha { $chama } ni kesho { $date } saa { $time }{ $place ->
+        [known] , mahali: { $location }.
+       *[unknown] .
+    } Jibu ACHA kusitisha ukumbusho.
 
 # Majibu kwa ujumbe wanaotutumia wanachama (sms-reply-*). Hakuna PIN: kila
 # jibu huenda tu kwa simu iliyosajiliwa iliyotuma ujumbe.

@@ -43,12 +43,11 @@ impl Operation for SavePin {
             PinChange::First
         };
         let app = ctx.app;
-        let texts = app.menus.current();
         let key = ctx.key()?.as_str().to_owned();
         let set = pin::set_pin(
             ctx.db()?,
             &app.settings.pin_secret,
-            texts.locales(),
+            &app.sms_texts,
             input.user,
             &input.pin,
             kind,

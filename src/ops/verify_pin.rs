@@ -53,11 +53,10 @@ pub async fn peek(ctx: &mut OpContext<'_>, input: &Input) -> Result<Option<Verdi
 /// whatever the verdict: a wrong attempt rolled back would not count.
 pub async fn judge(ctx: &mut OpContext<'_>, input: Input) -> Result<Verdict, OpError> {
     let app = ctx.app;
-    let texts = app.menus.current();
     let check = pin::check(
         ctx.db()?,
         &app.settings.pin_secret,
-        texts.locales(),
+        &app.sms_texts,
         input.user,
         &input.pin,
     )

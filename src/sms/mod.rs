@@ -7,8 +7,11 @@
 //!   delivery reports. The gateway reaches it through [`AtSmsClient`].
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. [`outbox`]
-//! queues messages as rows in the transaction of the event they report;
-//! [`dispatch`] sends them and [`admin`] holds the operator's commands.
+//! queues messages as rows in the transaction of the event they report, as
+//! [`templates`] rendered them (checked by `pesachama sms check`);
+//! [`dispatch`] sends them, [`admin`] holds the operator's commands and
+//! [`reminders`] is the daily job that queues contribution and meeting
+//! reminders.
 
 pub mod admin;
 pub mod callbacks;
@@ -19,7 +22,9 @@ pub mod dispatch;
 pub mod fake;
 mod kind;
 pub mod outbox;
+pub mod reminders;
 pub mod segments;
+pub mod templates;
 
 use std::future::Future;
 use std::pin::Pin;

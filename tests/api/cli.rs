@@ -565,3 +565,99 @@ async fn admin_commands_without_database_url_use_the_running_dev_stacks_database
         1
     );
 }
+
+#[test]
+fn sms_check_passes_the_shipped_templates_and_names_each_problem() {
+    let ok = pesachama(None, &["sms", "check", "--locales", "locales"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(
+        stdout(&ok).starts_with("sms templates ok: "),
+        "{}",
+        stdout(&ok)
+    );
+
+    // The shipped Swahili texts with one template over its budget and one
+    // with a character outside GSM-7.
+    let dir = std::env::temp_dir().join(format!("pc-sms-{}", uuid::Uuid::new_v4()));
+    for lang in ["en", "sw"] {
+        std::fs::create_dir_all(dir.join(lang)).unwrap();
+        std::fs::copy(
+            format!("locales/{lang}/sms.ftl"),
+            dir.join(lang).join("sms.ftl"),
+        )
+        .unwrap();
+    }
+    let sw = std::fs::read_to_string(dir.join("sw/sms.ftl"))
+        .unwrap()
+        .replace(
+            "@var chama=30 @var amount=15 @var receipt=10 @var balance=15",
+            "@var chama=90 @var amount=15 @var receipt=10 @var balance=15",
+        )
+        .replace("Asante!", "Asante \u{1f64f}");
+    std::fs::write(dir.join("sw/sms.ftl"), sw).unwrap();
+    let bad = pesachama(None, &["sms", "check", "--locales", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report = stderr(&bad);
+    assert!(!bad.status.success());
+    assert!(report.contains("sms check failed"), "{report}");
+    assert!(
+        report.contains("sw/sms.ftl: template `sms-receipt` (sw): characters outside GSM-7"),
+        "{report}"
+    );
+    assert!(!report.contains("(en)"), "{report}");
+
+    let dir = std::env::temp_dir().join(format!("pc-sms-{}", uuid::Uuid::new_v4()));
+    for lang in ["en", "sw"] {
+        std::fs::create_dir_all(dir.join(lang)).unwrap();
+        std::fs::copy(
+            format!("locales/{lang}/sms.ftl"),
+            dir.join(lang).join("sms.ftl"),
+        )
+        .unwrap();
+    }
+    let en = std::fs::read_to_string(dir.join("en/sms.ftl"))
+        .unwrap()
+        .replace(
+            "@var chama=30 @var amount=15 @var receipt=10 @var balance=15",
+            "@var chama=90 @var amount=15 @var receipt=10 @var balance=15",
+        );
+    std::fs::write(dir.join("en/sms.ftl"), en).unwrap();
+    let over = pesachama(None, &["sms", "check", "--locales", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report = stderr(&over);
+    assert!(!over.status.success());
+    assert!(
+        report.contains("en/sms.ftl: template `sms-receipt` (en): worst case is 215 characters, 2 segments, over the declared 1"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_to_start_on_a_failing_sms_check() {
+    let dir = std::env::temp_dir().join(format!("pc-sms-{}", uuid::Uuid::new_v4()));
+    for lang in ["en", "sw"] {
+        std::fs::create_dir_all(dir.join(lang)).unwrap();
+        for file in ["ussd.ftl", "sms.ftl"] {
+            std::fs::copy(format!("locales/{lang}/{file}"), dir.join(lang).join(file)).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.join("en/sms.ftl"),
+        std::fs::read_to_string(dir.join("en/sms.ftl"))
+            .unwrap()
+            .replace("# @kind alert @segments 1\nsms-pin-set", "sms-pin-set"),
+    )
+    .unwrap();
+    let db = TestDb::new().await;
+    let mut raw = crate::helpers::test_settings(&db, "sms-check:");
+    raw.insert("PESACHAMA_LOCALES_DIR".into(), dir.to_str().unwrap().into());
+    let settings = pesachama::config::Settings::parse_for_fakes(&raw).unwrap();
+    let built = pesachama::app::Application::build(settings).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    let error = format!("{:#}", built.err().expect("the start is refused"));
+    assert!(error.contains("SMS templates fail their check"), "{error}");
+    assert!(
+        error.contains("template `sms-pin-set` (en): no `# @kind"),
+        "{error}"
+    );
+}

@@ -26,6 +26,7 @@ mod sms_admin;
 mod sms_callbacks;
 mod sms_dispatch;
 mod sms_fake;
+mod sms_reminders;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use pesachama::chama::Role;
-use pesachama::i18n::Locales;
 use pesachama::phone::Msisdn;
+use pesachama::sms::templates::Templates;
 use pesachama::user::pin::{
     self, MAX_ATTEMPTS, Pin, PinChange, PinCheck, PinSet, SetPinError, Unlocked, Weakness,
 };
@@ -29,8 +29,8 @@ fn secret() -> SecretString {
     SecretString::from(PIN_SECRET.to_owned())
 }
 
-fn texts() -> Locales {
-    Locales::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap()
+fn texts() -> Templates {
+    Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap()
 }
 
 fn pin(digits: &str) -> Pin {

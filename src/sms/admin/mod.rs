@@ -8,4 +8,4 @@ mod test_message;
 
 pub use retry::{Requeue, retry};
 pub use status::{Status, status};
-pub use test_message::{kind_of_template, send_test};
+pub use test_message::send_test;

@@ -10,10 +10,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::chama::{Actor, record_audit};
-use crate::i18n::{Lang, Locales, Vars};
+use crate::i18n::{Lang, Vars};
 use crate::phone::Msisdn;
-use crate::sms::SmsKind;
 use crate::sms::outbox::{self, Queued, QueuedSms};
+use crate::sms::templates::{RenderError, Rendered, Templates};
 
 /// East Africa Time, the clock members read: UTC+3 all year.
 const EAT_SECS: i32 = 3 * 60 * 60;
@@ -52,8 +52,9 @@ impl PinEvent {
         }
     }
 
-    /// The alert in `lang`, as the member will read it.
-    pub fn text(self, texts: &Locales, lang: Lang) -> String {
+    /// The alert in `lang`, as the member will read it (its kind, alert,
+    /// comes from the template).
+    pub fn render(self, texts: &Templates, lang: Lang) -> Result<Rendered, RenderError> {
         let mut vars = Vars::new();
         if let PinEvent::Lock { until, .. } = self {
             let eat = FixedOffset::east_opt(EAT_SECS).expect("UTC+3 is a valid offset");
@@ -62,7 +63,7 @@ impl PinEvent {
                 until.with_timezone(&eat).format("%d/%m %H:%M").to_string(),
             );
         }
-        texts.format(lang, self.message_id(), &vars)
+        texts.render(lang, self.message_id(), &vars)
     }
 
     fn details(self) -> serde_json::Value {
@@ -99,22 +100,27 @@ impl AlertTo {
 /// ([`Queued::Duplicate`]).
 pub async fn record(
     conn: &mut PgConnection,
-    texts: &Locales,
+    texts: &Templates,
     actor: Actor<'_>,
     to: &AlertTo,
     event: PinEvent,
     dedupe_key: &str,
 ) -> Result<Queued, sqlx::Error> {
-    let message = event.text(texts, to.lang);
+    // Every alert renders (the tests below render each in both languages),
+    // so a failure here is a template changed without its caller: refuse the
+    // event rather than record it without its alarm bell.
+    let rendered = event
+        .render(texts, to.lang)
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let queued = outbox::queue(
         &mut *conn,
         QueuedSms {
             chama_id: None,
             user_id: Some(to.user_id),
             phone: &to.phone,
-            message: &message,
+            message: &rendered.text,
             template: event.message_id(),
-            kind: SmsKind::Alert,
+            kind: rendered.kind,
             dedupe_key,
         },
     )
@@ -140,13 +146,10 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::i18n::{gsm7_len, is_gsm7};
+    use crate::sms::SmsKind;
 
-    /// One SMS of GSM-7 characters.
-    const ONE_SEGMENT: usize = 160;
-
-    fn texts() -> Locales {
-        Locales::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap()
+    fn texts() -> Templates {
+        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap()
     }
 
     fn every_event() -> [PinEvent; 4] {
@@ -159,15 +162,16 @@ mod tests {
         ]
     }
 
+    /// The segment budget and GSM-7 are the checker's (`Templates::load`);
+    /// this proves each event gives its template the variables it needs.
     #[test]
-    fn every_alert_is_one_gsm7_segment_in_both_languages() {
+    fn every_alert_renders_as_an_alert_in_both_languages() {
         let texts = texts();
         for lang in Lang::ALL {
             for event in every_event() {
-                let text = event.text(&texts, lang);
-                assert!(texts.has_message(lang, event.message_id()), "{text}");
-                assert!(is_gsm7(&text), "{lang} {text}");
-                assert!(gsm7_len(&text) <= ONE_SEGMENT, "{lang} {text}");
+                let rendered = event.render(&texts, lang).unwrap();
+                assert_eq!(rendered.kind, SmsKind::Alert, "{lang} {event:?}");
+                assert_eq!(rendered.segments, 1, "{lang} {}", rendered.text);
             }
         }
     }
@@ -175,7 +179,10 @@ mod tests {
     #[test]
     fn the_lock_alert_tells_the_time_members_read() {
         let until = Utc.with_ymd_and_hms(2026, 12, 31, 21, 59, 0).unwrap();
-        let text = PinEvent::Lock { until, level: 0 }.text(&texts(), Lang::Sw);
+        let text = PinEvent::Lock { until, level: 0 }
+            .render(&texts(), Lang::Sw)
+            .unwrap()
+            .text;
         assert!(text.contains("hadi 01/01 00:59"), "{text}");
     }
 }

@@ -7,8 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::chama::Actor;
-use crate::i18n::Locales;
 use crate::phone::Msisdn;
+use crate::sms::templates::Templates;
 
 use super::alert::{self, AlertTo, PinEvent};
 use super::{Pin, Weakness, hash_pin, pin_matches, weakness};
@@ -63,7 +63,7 @@ pub enum SetPinError {
 pub async fn set_pin(
     conn: &mut PgConnection,
     secret: &SecretString,
-    texts: &Locales,
+    texts: &Templates,
     user_id: Uuid,
     pin: &Pin,
     kind: PinChange,
@@ -147,7 +147,7 @@ pub enum Unlocked {
 /// reset of the lock rule, in the caller's transaction.
 pub async fn unlock(
     conn: &mut PgConnection,
-    texts: &Locales,
+    texts: &Templates,
     actor: Actor<'_>,
     phone: &Msisdn,
 ) -> Result<Unlocked, sqlx::Error> {

@@ -43,7 +43,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::chama::Actor;
-use crate::i18n::Locales;
+use crate::sms::templates::Templates;
 
 pub use alert::PinEvent;
 pub use change::{PinChange, PinSet, SetPinError, Unlocked, set_pin, unlock};
@@ -195,7 +195,7 @@ pub async fn peek(
 pub async fn check(
     conn: &mut PgConnection,
     secret: &SecretString,
-    texts: &Locales,
+    texts: &Templates,
     user_id: Uuid,
     pin: &Pin,
 ) -> Result<PinCheck, sqlx::Error> {

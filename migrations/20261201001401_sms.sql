@@ -49,7 +49,10 @@ alter table sms_outbox add column cost text null;
 alter table sms_outbox add column delivery_status text null;
 alter table sms_outbox add column failure_reason text null;
 
-create index sms_outbox_batch on sms_outbox (batch_key) where batch_key is not null;
+-- rows a dead node left in `sending` are found by when they were claimed
+-- (the old index was on updated_at, which every write moves).
+drop index sms_outbox_sending;
+create index sms_outbox_sending on sms_outbox (claimed_at) where status = 'sending';
 -- operators list dead and parked letters; the partial index keeps the hot
 -- queue's index small.
 create index sms_outbox_attention on sms_outbox (status, updated_at)

@@ -44,6 +44,7 @@
 //! | `PESACHAMA_SMS_RATE_PER_SEC` | messages per second this node hands to AT (every recipient of a bulk send counts) | `50` |
 //! | `PESACHAMA_SMS_BATCH_SIZE` | outbox rows one claim takes at most | `200` |
 //! | `PESACHAMA_SMS_CONCURRENCY` | requests to AT in flight at once on this node | `8` |
+//! | `PESACHAMA_SMS_CLAIMERS` | outbox claim loops side by side on this node | `2` |
 //! | `PESACHAMA_SMS_MAX_ATTEMPTS` | attempts before a message is dead-lettered | `8` |
 //! | `PESACHAMA_SMS_RETRY_BASE_SECS`, `PESACHAMA_SMS_RETRY_MAX_SECS` | first and longest retry delay (doubling, with jitter) | `15`, `3600` |
 //! | `PESACHAMA_SMS_SENDING_TIMEOUT_SECS` | a row claimed longer than this is taken back from its (dead) node | `120` |
@@ -132,6 +133,7 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_SMS_RATE_PER_SEC",
     "PESACHAMA_SMS_BATCH_SIZE",
     "PESACHAMA_SMS_CONCURRENCY",
+    "PESACHAMA_SMS_CLAIMERS",
     "PESACHAMA_SMS_MAX_ATTEMPTS",
     "PESACHAMA_SMS_RETRY_BASE_SECS",
     "PESACHAMA_SMS_RETRY_MAX_SECS",

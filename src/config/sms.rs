@@ -18,6 +18,8 @@ pub struct SmsSettings {
     pub batch_size: u32,
     /// Requests to Africa's Talking in flight at once on this node.
     pub concurrency: u32,
+    /// Claim loops on this node, side by side.
+    pub claimers: u32,
     /// Attempts before a message is dead-lettered.
     pub max_attempts: u32,
     /// First retry delay; doubled per attempt, with jitter.
@@ -43,6 +45,8 @@ pub struct SmsSettings {
 pub const DEFAULT_RATE_PER_SEC: u32 = 50;
 pub const DEFAULT_BATCH_SIZE: u32 = 200;
 pub const DEFAULT_CONCURRENCY: u32 = 8;
+/// Two: a claim runs on one PostgreSQL core, and a small server has two.
+pub const DEFAULT_CLAIMERS: u32 = 2;
 /// With a 15 s base doubling to a one-hour cap, eight attempts span about
 /// two hours: long enough to ride out an outage, short enough that a
 /// receipt is not a day late.
@@ -73,6 +77,7 @@ pub(super) fn sms_settings(c: &mut Checker<'_>) -> SmsSettings {
     );
     let batch_size = positive(c, "PESACHAMA_SMS_BATCH_SIZE", DEFAULT_BATCH_SIZE, 5_000);
     let concurrency = positive(c, "PESACHAMA_SMS_CONCURRENCY", DEFAULT_CONCURRENCY, 256);
+    let claimers = positive(c, "PESACHAMA_SMS_CLAIMERS", DEFAULT_CLAIMERS, 16);
     let max_attempts = positive(c, "PESACHAMA_SMS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 50);
     let retry_base = c.seconds("PESACHAMA_SMS_RETRY_BASE_SECS", DEFAULT_RETRY_BASE, 3600);
     let retry_max = c.seconds("PESACHAMA_SMS_RETRY_MAX_SECS", DEFAULT_RETRY_MAX, 86_400);
@@ -146,6 +151,7 @@ pub(super) fn sms_settings(c: &mut Checker<'_>) -> SmsSettings {
         rate_per_sec,
         batch_size,
         concurrency,
+        claimers,
         max_attempts,
         retry_base,
         retry_max,

@@ -21,7 +21,6 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -85,23 +84,55 @@ impl Dispatcher {
 
     /// Sends until `shutdown`, then lets the requests in flight finish and
     /// write their outcome. Database trouble is logged and waited out.
+    ///
+    /// `claimers` loops claim side by side: a claim is one statement that
+    /// PostgreSQL runs on one core, and with a single loop the claims, not
+    /// the provider, bounded a bulk send. Skip-locked claims never overlap.
+    /// One more loop takes back rows of dead nodes and publishes the depth.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut tasks = JoinSet::new();
-        let reclaim_every = (self.inner.settings.sending_timeout / 4).min(RECLAIM_INTERVAL);
-        let mut next_reclaim = Instant::now();
-        let mut next_depth = Instant::now();
-        while !shutdown.is_cancelled() {
-            let now = Instant::now();
-            if now >= next_reclaim {
-                next_reclaim = now + reclaim_every;
-                if let Err(error) = self.reclaim().await {
-                    tracing::warn!(%error, "cannot take back stuck SMS rows");
+        let mut claimers = JoinSet::new();
+        for _ in 0..self.inner.settings.claimers.max(1) {
+            claimers.spawn(self.clone().claim_loop(shutdown.clone()));
+        }
+        tokio::select! {
+            _ = self.upkeep(&shutdown) => {}
+            // A claim loop ends only on shutdown; one that ends early (a
+            // panic) ends the dispatcher, which the supervisor reports.
+            Some(ended) = claimers.join_next() => {
+                shutdown.cancel();
+                if let Err(error) = ended {
+                    if error.is_panic() {
+                        std::panic::resume_unwind(error.into_panic());
+                    }
                 }
             }
-            if now >= next_depth {
-                next_depth = now + DEPTH_INTERVAL;
-                self.publish_depth().await;
+        }
+        while claimers.join_next().await.is_some() {}
+    }
+
+    /// Takes back rows of dead nodes and refreshes the depth gauges until
+    /// shutdown.
+    async fn upkeep(&self, shutdown: &CancellationToken) {
+        let reclaim_every = (self.inner.settings.sending_timeout / 4).min(RECLAIM_INTERVAL);
+        let mut reclaim = tokio::time::interval(reclaim_every);
+        let mut depth = tokio::time::interval(DEPTH_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = reclaim.tick() => {
+                    if let Err(error) = self.reclaim().await {
+                        tracing::warn!(%error, "cannot take back stuck SMS rows");
+                    }
+                }
+                _ = depth.tick() => self.publish_depth().await,
             }
+        }
+    }
+
+    /// Claims and sends until shutdown, then waits for its requests.
+    async fn claim_loop(self, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        while !shutdown.is_cancelled() {
             let pause = match self.claim_and_spawn(&mut tasks).await {
                 Ok(claimed) if claimed.rows >= self.claim_limit() => None,
                 Ok(_) => Some(POLL_INTERVAL),

@@ -17,8 +17,10 @@ use crate::helpers::{spawn_app, spawn_app_with};
 use crate::seed::{self, DAN};
 
 #[tokio::test]
-async fn a_pin_set_over_ussd_queues_an_alert_that_the_apps_client_sends_to_the_fake() {
+async fn a_pin_set_over_ussd_reaches_the_fake_through_the_outbox_and_comes_back_delivered() {
     let app = spawn_app().await;
+    let fake = app.fake_sms();
+    fake.report_to(app.sms_delivery_url());
     let (_, dan) = seed::dan(&app.state.db).await;
     app.phone(DAN)
         .walk(&[
@@ -29,32 +31,36 @@ async fn a_pin_set_over_ussd_queues_an_alert_that_the_apps_client_sends_to_the_f
         ])
         .await;
 
-    // The alert waits in the outbox for the dispatcher; nothing was sent
-    // from inside the request.
-    let (template, phone, status, message): (String, String, String, String) = sqlx::query_as(
-        "select template, phone, status, message from sms_outbox where user_id = $1",
-    )
-    .bind(dan)
-    .fetch_one(&app.state.db)
-    .await
-    .unwrap();
-    assert_eq!(
-        (template.as_str(), phone.as_str(), status.as_str()),
-        ("sms-pin-set", DAN, "queued")
-    );
-    let fake = app.fake_sms();
-    assert!(fake.sent().is_empty());
-
-    // What the dispatcher will do with it: the app's own client, over HTTP.
-    let to = [Msisdn::parse(&phone).unwrap()];
-    let results = app.state.sms.send(&to, &message, "row-1").await.unwrap();
-    assert!(results[0].is_accepted());
+    // The hop queued the alert; the gateway's dispatcher sends it over HTTP
+    // and the fake's delivery report comes back to the gateway's callback.
+    let mut row = None;
+    for _ in 0..200 {
+        let found: Option<(String, String, Option<String>, Option<String>, String)> =
+            sqlx::query_as(
+                "select template, status, provider_message_id, delivery_status, message
+                   from sms_outbox where user_id = $1",
+            )
+            .bind(dan)
+            .fetch_optional(&app.state.db)
+            .await
+            .unwrap();
+        if found.as_ref().is_some_and(|r| r.1 == "delivered") {
+            row = found;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (template, _, message_id, delivery_status, message) =
+        row.expect("the alert was sent and reported delivered");
+    assert_eq!(template, "sms-pin-set");
+    assert_eq!(delivery_status.as_deref(), Some("Success"));
     let sent = fake.sent();
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 1, "sent once");
     assert_eq!(
         (sent[0].to.as_e164(), sent[0].message.as_str()),
         (DAN, message.as_str())
     );
+    assert_eq!(message_id.as_deref(), Some(sent[0].message_id.as_str()));
 
     // And a newcomer sees it in the fake's listing.
     let listing: Value = app

@@ -16,6 +16,9 @@ use tokio::time::timeout;
 use crate::helpers::{spawn_app, spawn_app_with};
 use crate::seed::{self, DAN};
 
+/// Template, status, AT's message id, delivery status, text.
+type OutboxRow = (String, String, Option<String>, Option<String>, String);
+
 #[tokio::test]
 async fn a_pin_set_over_ussd_reaches_the_fake_through_the_outbox_and_comes_back_delivered() {
     let app = spawn_app().await;
@@ -35,15 +38,14 @@ async fn a_pin_set_over_ussd_reaches_the_fake_through_the_outbox_and_comes_back_
     // and the fake's delivery report comes back to the gateway's callback.
     let mut row = None;
     for _ in 0..200 {
-        let found: Option<(String, String, Option<String>, Option<String>, String)> =
-            sqlx::query_as(
-                "select template, status, provider_message_id, delivery_status, message
+        let found: Option<OutboxRow> = sqlx::query_as(
+            "select template, status, provider_message_id, delivery_status, message
                    from sms_outbox where user_id = $1",
-            )
-            .bind(dan)
-            .fetch_optional(&app.state.db)
-            .await
-            .unwrap();
+        )
+        .bind(dan)
+        .fetch_optional(&app.state.db)
+        .await
+        .unwrap();
         if found.as_ref().is_some_and(|r| r.1 == "delivered") {
             row = found;
             break;

@@ -15,7 +15,8 @@ pub enum SmsKind {
     Alert,
     /// A contribution or meeting reminder.
     Reminder,
-    /// Any other notice about the member's chama (approval needed, decided).
+    /// Any other notice about the member's chama (approval needed, decided):
+    /// operational, so an opt-out does not silence it.
     Notice,
     /// An answer to a message the member texted us.
     Reply,
@@ -61,10 +62,12 @@ impl SmsKind {
         SmsKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// Whether a member who texted `STOP` no longer gets it. Receipts and
-    /// security alerts always go: they are the record and the alarm bell.
+    /// Whether a member who texted `STOP` no longer gets it: reminders
+    /// only. Receipts and security alerts always go (the record and the
+    /// alarm bell), and so do notices: an official who asked for fewer
+    /// nudges still has to hear that a payout waits for their approval.
     pub fn respects_opt_out(self) -> bool {
-        matches!(self, SmsKind::Reminder | SmsKind::Notice)
+        matches!(self, SmsKind::Reminder)
     }
 
     /// What to do when a send of this kind may or may not have gone out.
@@ -95,12 +98,12 @@ mod tests {
     }
 
     #[test]
-    fn only_reminders_and_notices_are_silenced_by_an_opt_out() {
+    fn only_reminders_are_silenced_by_an_opt_out() {
         let silenced: Vec<_> = SmsKind::ALL
             .into_iter()
             .filter(|k| k.respects_opt_out())
             .collect();
-        assert_eq!(silenced, [SmsKind::Reminder, SmsKind::Notice]);
+        assert_eq!(silenced, [SmsKind::Reminder]);
     }
 
     #[test]

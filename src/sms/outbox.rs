@@ -37,17 +37,31 @@ pub enum Queued {
     New,
     /// A row with this dedupe key already exists: nothing was written.
     Duplicate,
+    /// The member texted `STOP` and this kind respects it
+    /// ([`SmsKind::respects_opt_out`]): nothing was written.
+    OptedOut,
 }
 
-/// Queues `sms` inside the caller's transaction.
+/// Queues `sms` inside the caller's transaction, unless its member opted
+/// out of its kind. The opt-out is checked here, in the same statement, so
+/// no caller can forget it and a `STOP` that commits first always wins.
 pub async fn queue(conn: &mut PgConnection, sms: QueuedSms<'_>) -> Result<Queued, sqlx::Error> {
-    // `on conflict do nothing` and the row count, not `returning`: a replay is
-    // an ordinary outcome, and the runtime role needs no extra privilege.
-    let inserted = sqlx::query!(
-        r#"insert into sms_outbox
-               (chama_id, user_id, phone, message, dedupe_key, template, kind, segments)
-           values ($1, $2, $3, $4, $5, $6, $7, $8)
-           on conflict on constraint sms_outbox_dedupe_key_key do nothing"#,
+    // `on conflict do nothing`: a replay is an ordinary outcome, counted,
+    // not an error that would abort the caller's transaction.
+    let outcome = sqlx::query!(
+        r#"with opted as (
+               select $9::bool and exists (
+                          select 1 from users where id = $2 and sms_opt_out_at is not null
+                      ) as out
+           ), inserted as (
+               insert into sms_outbox
+                   (chama_id, user_id, phone, message, dedupe_key, template, kind, segments)
+               select $1, $2, $3, $4, $5, $6, $7, $8 from opted where not opted.out
+               on conflict on constraint sms_outbox_dedupe_key_key do nothing
+               returning 1
+           )
+           select (select out from opted) as "opted_out!",
+                  (select count(*) from inserted) as "inserted!""#,
         sms.chama_id,
         sms.user_id,
         sms.phone.as_e164(),
@@ -55,12 +69,14 @@ pub async fn queue(conn: &mut PgConnection, sms: QueuedSms<'_>) -> Result<Queued
         sms.dedupe_key,
         sms.template,
         sms.kind.as_str(),
-        segments::count(sms.message).parts as i32
+        segments::count(sms.message).parts as i32,
+        sms.kind.respects_opt_out()
     )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(if inserted == 0 {
+    .fetch_one(conn)
+    .await?;
+    Ok(if outcome.opted_out {
+        Queued::OptedOut
+    } else if outcome.inserted == 0 {
         Queued::Duplicate
     } else {
         Queued::New

@@ -192,6 +192,8 @@ async fn queue_one(
     match queued {
         Queued::New => tally.queued += 1,
         Queued::Duplicate => tally.duplicate += 1,
+        // The member texted STOP after the run read them.
+        Queued::OptedOut => tally.opted_out += 1,
     }
     Ok(())
 }

@@ -269,6 +269,63 @@ async fn an_opted_out_member_still_gets_receipts_and_security_alerts() {
 }
 
 #[tokio::test]
+async fn the_outbox_itself_refuses_a_reminder_to_an_opted_out_member() {
+    let test_db = TestDb::new().await;
+    let db = test_db.pool().await;
+    let (chama, dan) = seed::dan(&db).await;
+    sqlx::query("update users set sms_opt_out_at = now() where id = $1")
+        .bind(dan)
+        .execute(&db)
+        .await
+        .unwrap();
+    let phone = Msisdn::parse(seed::DAN).unwrap();
+    let vars: Vars = [
+        ("chama", "Umoja Women Group"),
+        ("amount", "KES 2,000"),
+        ("date", "05/12/2026"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let texts = texts();
+    let mut queued = Vec::new();
+    // Whoever queues them (the money issue's loan reminders, a script): a
+    // reminder is refused, a receipt of the same member is not.
+    for (template, key) in [
+        ("sms-loan-due", "loan-due:dan"),
+        ("sms-reminder-contribution", "reminder:dan"),
+    ] {
+        let rendered = texts.render(Lang::En, template, &vars).unwrap();
+        let mut conn = db.acquire().await.unwrap();
+        let outcome = outbox::queue(
+            &mut conn,
+            QueuedSms {
+                chama_id: Some(chama),
+                user_id: Some(dan),
+                phone: &phone,
+                message: &rendered.text,
+                template,
+                kind: rendered.kind,
+                dedupe_key: key,
+            },
+        )
+        .await
+        .unwrap();
+        queued.push(outcome);
+    }
+    assert_eq!(queued, [Queued::OptedOut, Queued::OptedOut]);
+    let rows: i64 = sqlx::query_scalar("select count(*) from sms_outbox where user_id = $1")
+        .bind(dan)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, 0,
+        "nothing written for an opted-out member's reminders"
+    );
+}
+
+#[tokio::test]
 async fn reminders_are_counted_by_reminder_and_reason() {
     let handle = pesachama::telemetry::metrics_handle();
     let test_db = TestDb::new().await;

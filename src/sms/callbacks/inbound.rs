@@ -18,8 +18,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::api::ApiError;
-use crate::i18n::{Lang, Locales};
+use crate::i18n::Lang;
 use crate::phone::Msisdn;
+use crate::sms::templates::Templates;
 use crate::state::AppState;
 use crate::telemetry::SMS_INBOUND;
 use crate::user;
@@ -118,9 +119,8 @@ pub async fn message(
         Ok(inbound) => inbound,
         Err(error) => return error.into_response(),
     };
-    let texts = app.menus.current();
     let default_lang = app.settings.ussd.default_lang;
-    match record(&app.db, texts.locales(), default_lang, &inbound).await {
+    match record(&app.db, &app.sms_texts, default_lang, &inbound).await {
         Ok(outcome) => {
             tracing::info!(
                 phone = %inbound.phone,
@@ -147,7 +147,7 @@ pub async fn message(
 /// Stores and answers the message; the outcome is a metric label.
 async fn record(
     db: &PgPool,
-    texts: &Locales,
+    texts: &Templates,
     default_lang: Lang,
     inbound: &Inbound,
 ) -> Result<&'static str, sqlx::Error> {

@@ -6,21 +6,19 @@
 //! is `users.phone`, the registered SIM: a balance never reaches another
 //! number.
 
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::i18n::{Lang, Locales, Vars, format_kes};
+use crate::i18n::{Lang, Vars, format_kes};
 use crate::ledger;
 use crate::phone::Msisdn;
-use crate::sms::SmsKind;
 use crate::sms::outbox::{self, QueuedSms};
+use crate::sms::reminders::NAIROBI;
+use crate::sms::templates::Templates;
 use crate::user::Membership;
 
 use super::keywords::Keyword;
-
-/// East Africa Time, whose calendar day bounds a stranger's answers.
-const EAT_SECS: i32 = 3 * 60 * 60;
 
 /// Who a reply goes to.
 pub struct Reader<'a> {
@@ -29,24 +27,36 @@ pub struct Reader<'a> {
     pub lang: Lang,
 }
 
-/// One rendered reply.
+/// One reply to queue.
 struct Reply<'a> {
     chama_id: Option<Uuid>,
     template: &'a str,
-    message: String,
+    vars: Vars,
     dedupe_key: String,
 }
 
-async fn queue(conn: &mut PgConnection, to: &Reader<'_>, reply: Reply<'_>) -> sqlx::Result<()> {
+/// Renders `reply` through the checked templates (values cut to their
+/// declared lengths, the kind the template declares) and queues it.
+async fn queue(
+    conn: &mut PgConnection,
+    texts: &Templates,
+    to: &Reader<'_>,
+    reply: Reply<'_>,
+) -> sqlx::Result<()> {
+    // The shipped templates are checked at start and by the tests, so a
+    // failure is a template changed without this caller: fail loudly.
+    let rendered = texts
+        .render(to.lang, reply.template, &reply.vars)
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     outbox::queue(
         conn,
         QueuedSms {
             chama_id: reply.chama_id,
             user_id: to.user_id,
             phone: to.phone,
-            message: &reply.message,
+            message: &rendered.text,
             template: reply.template,
-            kind: SmsKind::Reply,
+            kind: rendered.kind,
             dedupe_key: &reply.dedupe_key,
         },
     )
@@ -67,7 +77,7 @@ fn template_of(keyword: Keyword) -> &'static str {
 /// each fits one SMS), or the fixed text for the other keywords.
 pub async fn to_member(
     conn: &mut PgConnection,
-    texts: &Locales,
+    texts: &Templates,
     to: &Reader<'_>,
     (user_id, memberships): (Uuid, &[Membership]),
     keyword: Keyword,
@@ -75,15 +85,13 @@ pub async fn to_member(
 ) -> sqlx::Result<()> {
     let first_key = format!("sms-reply:{provider_id}");
     if keyword != Keyword::Balance {
-        let template = template_of(keyword);
-        let message = texts.format(to.lang, template, &Vars::new());
         let reply = Reply {
             chama_id: None,
-            template,
-            message,
+            template: template_of(keyword),
+            vars: Vars::new(),
             dedupe_key: first_key,
         };
-        return queue(conn, to, reply).await;
+        return queue(conn, texts, to, reply).await;
     }
     for (n, membership) in memberships.iter().enumerate() {
         let balance = ledger::member_balance(conn, membership.chama_id, user_id).await?;
@@ -97,14 +105,14 @@ pub async fn to_member(
         let reply = Reply {
             chama_id: Some(membership.chama_id),
             template: "sms-reply-balance",
-            message: texts.format(to.lang, "sms-reply-balance", &vars),
+            vars,
             dedupe_key: if n == 0 {
                 first_key.clone()
             } else {
                 format!("{first_key}:{}", n + 1)
             },
         };
-        queue(conn, to, reply).await?;
+        queue(conn, texts, to, reply).await?;
     }
     Ok(())
 }
@@ -113,18 +121,17 @@ pub async fn to_member(
 /// whatever it texts (the dedupe key holds the date).
 pub async fn to_stranger(
     conn: &mut PgConnection,
-    texts: &Locales,
+    texts: &Templates,
     to: &Reader<'_>,
 ) -> sqlx::Result<()> {
-    let eat = FixedOffset::east_opt(EAT_SECS).expect("UTC+3 is a valid offset");
-    let today = Utc::now().with_timezone(&eat).date_naive();
+    let today = Utc::now().with_timezone(&NAIROBI).date_naive();
     let reply = Reply {
         chama_id: None,
         template: "sms-reply-nonmember",
-        message: texts.format(to.lang, "sms-reply-nonmember", &Vars::new()),
+        vars: Vars::new(),
         dedupe_key: format!("sms-nonmember:{}:{today}", to.phone.as_e164()),
     };
-    queue(conn, to, reply).await
+    queue(conn, texts, to, reply).await
 }
 
 #[cfg(test)]
@@ -132,43 +139,29 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::i18n::{gsm7_len, is_gsm7};
+    use crate::sms::SmsKind;
 
-    const ONE_SEGMENT: usize = 160;
-
-    fn texts() -> Locales {
-        Locales::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap()
-    }
-
+    /// The checker proves each reply fits its declared segment at the
+    /// declared lengths; this proves each is a reply and takes exactly the
+    /// variables this file gives it.
     #[test]
-    fn every_reply_is_one_gsm7_segment_at_its_longest_in_both_languages() {
-        let texts = texts();
-        // The 16 characters the templates declare for an amount.
-        let amount = format_kes(-999_999_999);
-        assert_eq!(amount.len(), 16);
-        let longest = Vars::from([
-            ("chama".into(), "W".repeat(30)),
-            ("savings".into(), amount.clone()),
-            ("shares".into(), amount.clone()),
-            ("loan".into(), amount.clone()),
-            ("fines".into(), amount),
-        ]);
+    fn every_reply_renders_as_a_reply_with_the_variables_given_here() {
+        let texts =
+            Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("locales")).unwrap();
+        let balance = Vars::from(
+            ["chama", "savings", "shares", "loan", "fines"].map(|v| (v.into(), "x".into())),
+        );
         for lang in Lang::ALL {
-            for id in [
-                "sms-reply-balance",
-                "sms-reply-help",
-                "sms-reply-stop",
-                "sms-reply-start",
-                "sms-reply-nonmember",
+            for (id, vars) in [
+                ("sms-reply-balance", balance.clone()),
+                (template_of(Keyword::Help), Vars::new()),
+                (template_of(Keyword::Stop), Vars::new()),
+                (template_of(Keyword::Start), Vars::new()),
+                ("sms-reply-nonmember", Vars::new()),
             ] {
-                assert!(texts.has_message(lang, id), "{lang} {id}");
-                let text = texts.format(lang, id, &longest);
-                assert!(is_gsm7(&text), "{lang} {text}");
-                assert!(
-                    gsm7_len(&text) <= ONE_SEGMENT,
-                    "{lang} {id}: {}",
-                    gsm7_len(&text)
-                );
+                let rendered = texts.render(lang, id, &vars).unwrap();
+                assert_eq!(rendered.kind, SmsKind::Reply, "{lang} {id}");
+                assert_eq!(rendered.segments, 1, "{lang} {id}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The real Africa's Talking client: `POST /version1/messaging`, form-encoded
 //! (protocols.md 2.1–2.2).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -196,11 +197,14 @@ fn parse_response(
     if data.recipients.is_empty() {
         return Err(SmsError::Rejected(excerpt(&data.message)));
     }
+    // A bulk answer names a thousand numbers: find each in a map, not by
+    // scanning the request's list.
+    let requested: HashMap<&str, &Msisdn> = to.iter().map(|m| (m.as_e164(), m)).collect();
     data.recipients
         .into_iter()
         .map(|r| {
             Ok(SmsRecipientResult {
-                number: match_number(&r.number, to)?,
+                number: match_number(&r.number, &requested)?,
                 status_code: r.status_code,
                 status: r.status,
                 message_id: r.message_id.filter(|id| !id.is_empty() && id != "None"),
@@ -211,9 +215,9 @@ fn parse_response(
 }
 
 /// The requested number AT is talking about; AT echoes our E.164 strings.
-fn match_number(number: &str, to: &[Msisdn]) -> Result<Msisdn, SmsError> {
-    if let Some(known) = to.iter().find(|m| m.as_e164() == number) {
-        return Ok(known.clone());
+fn match_number(number: &str, requested: &HashMap<&str, &Msisdn>) -> Result<Msisdn, SmsError> {
+    if let Some(known) = requested.get(number) {
+        return Ok((*known).clone());
     }
     Msisdn::parse(number)
         .map_err(|_| SmsError::BadResponse("a recipient number we cannot read".into()))

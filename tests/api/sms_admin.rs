@@ -86,7 +86,7 @@ async fn retry_requeues_dead_or_parked_letters_with_a_fresh_budget() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("requeued 1"), "{}", stdout(&out));
     assert_eq!(
-        count(&pool, "select count(*) from sms_outbox where status = 'queued' and attempts = 0 and failure_reason is null").await,
+        count(&pool, "select count(*) from sms_outbox where status = 'queued' and attempts = 0 and failure_reason is null and updated_at > created_at").await,
         1
     );
     assert_eq!(

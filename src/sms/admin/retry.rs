@@ -29,7 +29,7 @@ async fn requeue(conn: &mut PgConnection, status: &str) -> Result<u64, sqlx::Err
     let done = sqlx::query!(
         r#"update sms_outbox
               set status = 'queued', attempts = 0, next_attempt_at = now(),
-                  failure_reason = null
+                  failure_reason = null, updated_at = now()
             where status = $1"#,
         status
     )

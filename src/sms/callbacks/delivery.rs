@@ -237,7 +237,8 @@ async fn apply(conn: &mut PgConnection, id: Uuid, report: &Report) -> Result<(),
               set delivery_status = $2,
                   status = coalesce($3, status),
                   failure_reason = coalesce($4, failure_reason),
-                  delivered_at = case when $3 = 'delivered' then now() else delivered_at end
+                  delivered_at = case when $3 = 'delivered' then now() else delivered_at end,
+                  updated_at = now()
             where id = $1"#,
         id,
         report.raw_status,

@@ -57,7 +57,8 @@ pub async fn claim(
               set status = 'sending',
                   claimed_at = now(),
                   attempts = o.attempts + 1,
-                  batch_key = coalesce(k.batch_key, $2 || ':' || k.part)
+                  batch_key = coalesce(k.batch_key, $2 || ':' || k.part),
+                  updated_at = now()
              from keyed k
             where o.id = k.id
         returning o.id, o.phone, o.message, o.template, o.kind, o.segments,
@@ -100,7 +101,8 @@ pub fn group(claimed: Vec<Claimed>) -> (Vec<Request>, Vec<Claimed>) {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut unreadable = Vec::new();
     for row in claimed {
-        let (Ok(phone), Some(kind)) = (Msisdn::parse(&row.phone), SmsKind::parse(&row.kind)) else {
+        let (Ok(phone), Some(kind)) = (Msisdn::from_stored(&row.phone), SmsKind::parse(&row.kind))
+        else {
             unreadable.push(row);
             continue;
         };

@@ -43,7 +43,8 @@ pub async fn reclaim(conn: &mut PgConnection, timeout: Duration) -> Result<Recla
               set status = case when o.kind = any($2) then 'parked' else 'queued' end,
                   failure_reason = case when o.kind = any($2) then 'sending_timeout' end,
                   last_error = 'sending_timeout',
-                  next_attempt_at = now()
+                  next_attempt_at = now(),
+                  updated_at = now()
              from stuck
             where o.id = stuck.id
         returning o.status"#,

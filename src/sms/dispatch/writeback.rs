@@ -14,7 +14,7 @@ use super::claim::Recipient;
 use super::outcome::Verdict;
 
 /// The state a row ends the request in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Settled {
     Sent,
     Failed,
@@ -134,7 +134,8 @@ pub async fn write(conn: &mut PgConnection, updates: &[RowUpdate]) -> Result<u64
                   last_error = case when u.status = 'sent' then o.last_error
                                     else coalesce(u.error, u.reason) end,
                   next_attempt_at = coalesce(u.next_at, o.next_attempt_at),
-                  batch_key = case when u.keep_key then o.batch_key end
+                  batch_key = case when u.keep_key then o.batch_key end,
+                  updated_at = now()
              from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
                          $6::text[], $7::timestamptz[], $8::bool[], $9::text[])
                   as u(id, claimed_at, status, message_id, cost, reason, next_at, keep_key, error)

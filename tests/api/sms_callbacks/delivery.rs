@@ -123,6 +123,14 @@ async fn a_late_final_is_applied_and_nothing_follows_a_final() {
     report(&app, "ATXid_late", "Success", None).await;
     let delivered = state("delivered", Some("Success"), None, true);
     assert_eq!(row(db, "ATXid_late").await, delivered);
+    let touched: bool = sqlx::query_scalar(
+        "select updated_at > created_at from sms_outbox where provider_message_id = $1",
+    )
+    .bind("ATXid_late")
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert!(touched, "a report moves updated_at");
 
     // A late non-final, and a contradicting final: stored, not applied.
     report(&app, "ATXid_late", "Buffered", None).await;

@@ -123,6 +123,7 @@ async fn a_node_killed_after_at_took_the_request_sends_nothing_twice() {
     let parked = row(&pool, otp).await;
     assert_eq!(parked.status, "parked");
     assert_eq!(parked.failure_reason.as_deref(), Some("sending_timeout"));
+    assert!(parked.touched);
 }
 
 #[tokio::test]

@@ -84,11 +84,15 @@ pub struct Row {
     pub cost: Option<String>,
     pub failure_reason: Option<String>,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `updated_at` moved past `created_at`: the statements that change a
+    /// row keep it themselves (there is no trigger).
+    pub touched: bool,
 }
 
 pub async fn row(pool: &PgPool, id: Uuid) -> Row {
     sqlx::query_as(
-        "select status, attempts, batch_key, provider_message_id, cost, failure_reason, sent_at
+        "select status, attempts, batch_key, provider_message_id, cost, failure_reason, sent_at,
+                updated_at > created_at as touched
            from sms_outbox where id = $1",
     )
     .bind(id)

@@ -86,6 +86,7 @@ async fn a_server_error_is_retried_under_a_new_key_then_sent() {
     assert_eq!(sent.attempts, 2);
     assert!(sent.sent_at.is_some());
     assert_eq!(sent.cost.as_deref(), Some("KES 0.8000"));
+    assert!(sent.touched);
     assert_eq!(fake.sent().len(), 1);
 }
 

@@ -294,7 +294,9 @@ pub fn running_database_url(state_dir: &Path) -> Option<(String, PathBuf)> {
 
 /// Three months of contributions (savings and shares) for a member, plus a
 /// loan for some members and a fine for others, so the balance and statement
-/// screens have something to show.
+/// screens have something to show. All of it was cash handed over at
+/// meetings: M-Pesa cash moves only by receipts and payouts (`ledger
+/// check` proves it), and the demo's M-Pesa money is what `dev` users pay.
 async fn seed_history(
     conn: &mut sqlx::PgConnection,
     chama_id: uuid::Uuid,
@@ -311,7 +313,7 @@ async fn seed_history(
     for month in 1..=3 {
         let when = now - chrono::Duration::days(30 * (4 - month));
         let lines = [
-            line(accounts::MPESA, None, 1_200),
+            line(accounts::CASH, None, 1_200),
             line(accounts::SAVINGS, Some(member), -1_000),
             line(accounts::SHARES, Some(member), -200),
         ];
@@ -321,7 +323,7 @@ async fn seed_history(
     if member_no % 3 == 2 {
         let lines = [
             line(accounts::LOANS, Some(member), 5_000),
-            line(accounts::MPESA, None, -5_000),
+            line(accounts::CASH, None, -5_000),
         ];
         let key = format!("demo:loan:{member}");
         post_entry(
@@ -336,7 +338,7 @@ async fn seed_history(
     }
     if member_no % 4 == 3 {
         let lines = [
-            line(accounts::MPESA, None, 100),
+            line(accounts::CASH, None, 100),
             line(accounts::FINES, Some(member), -100),
         ];
         let key = format!("demo:fine:{member}");

@@ -28,6 +28,10 @@ use crate::db::is_violation;
 pub mod accounts {
     /// M-Pesa collection account (asset).
     pub const MPESA: i32 = 1000;
+    /// Cash with the treasurer, collected at meetings (asset). Only M-Pesa
+    /// receipts and payouts move [`MPESA`]; money handed over in person moves
+    /// this one.
+    pub const CASH: i32 = 1020;
     /// Last of the cash-like asset accounts (M-Pesa, bank, cash, in transit).
     pub const LAST_CASH: i32 = 1030;
     /// Loans receivable, per member (asset).

@@ -15,7 +15,7 @@ async fn a_line_on_an_unknown_account_code_refuses_the_posting() {
     // balanced entry that is not the one asked for.
     let lines = [
         Line {
-            account_code: accounts::MPESA,
+            account_code: accounts::CASH,
             member: None,
             amount: 500,
         },
@@ -64,7 +64,7 @@ async fn a_posting_on_known_accounts_is_written_once() {
     let (chama, member) = seed::dan(&pool).await;
     let lines = [
         Line {
-            account_code: accounts::MPESA,
+            account_code: accounts::CASH,
             member: None,
             amount: 300,
         },

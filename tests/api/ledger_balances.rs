@@ -121,7 +121,7 @@ async fn varied_books(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
             chama,
             &key("c1"),
             &[
-                line(accounts::MPESA, None, 1_000 + 100 * k + 200),
+                line(accounts::CASH, None, 1_000 + 100 * k + 200),
                 line(accounts::SAVINGS, Some(member), -(1_000 + 100 * k)),
                 line(accounts::SHARES, Some(member), -200),
             ],
@@ -134,7 +134,7 @@ async fn varied_books(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
                 &key("loan"),
                 &[
                     line(accounts::LOANS, Some(member), 5_000),
-                    line(accounts::MPESA, None, -5_000),
+                    line(accounts::CASH, None, -5_000),
                 ],
             )
             .await;
@@ -144,8 +144,8 @@ async fn varied_books(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
                 chama,
                 &key("repay"),
                 &[
-                    line(accounts::MPESA, Some(member), 700),
-                    line(accounts::MPESA, None, 50),
+                    line(accounts::CASH, Some(member), 700),
+                    line(accounts::CASH, None, 50),
                     line(accounts::FINES, Some(member), -50),
                     line(accounts::LOANS, Some(member), -700),
                 ],
@@ -158,7 +158,7 @@ async fn varied_books(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
                 chama,
                 &key("fine"),
                 &[
-                    line(accounts::MPESA, None, 100),
+                    line(accounts::CASH, None, 100),
                     line(accounts::FINES, Some(member), -100),
                 ],
             )
@@ -171,7 +171,7 @@ async fn varied_books(pool: &PgPool) -> Vec<(Uuid, Uuid)> {
             pool,
             chama,
             &key("bank"),
-            &[line(1010, None, 300), line(accounts::MPESA, None, -300)],
+            &[line(1010, None, 300), line(accounts::CASH, None, -300)],
         )
         .await;
     }
@@ -243,7 +243,7 @@ async fn concurrent_postings_to_the_same_accounts_end_consistent_without_deadloc
                 // Every entry hits M-Pesa and all three members, with the lines
                 // in a different order per task: only the trigger's fixed
                 // order keeps two postings from locking rows crosswise.
-                let mut lines = vec![line(accounts::MPESA, None, 3 * (task + 1))];
+                let mut lines = vec![line(accounts::CASH, None, 3 * (task + 1))];
                 lines.extend(
                     members
                         .iter()
@@ -312,7 +312,7 @@ async fn a_rolled_back_posting_leaves_the_balances_as_they_were() {
     // Touches an existing row (M-Pesa, savings) and would create two (loans, fines).
     let mut tx = pool.begin().await.unwrap();
     let lines = [
-        line(accounts::MPESA, None, -4_900),
+        line(accounts::CASH, None, -4_900),
         line(accounts::LOANS, Some(member), 5_000),
         line(accounts::FINES, Some(member), -100),
     ];

@@ -2,6 +2,7 @@
 //! account code and member id, every balance or entry the owner tampered with.
 
 use pesachama::ledger::check::{self, Mismatch};
+use pesachama::ledger::{Line, Posting, accounts, post_entry};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
@@ -132,6 +133,17 @@ async fn an_entry_forced_past_the_balance_rule_is_reported() {
         "{:?}",
         report.mismatches
     );
+    // Nor is there a receipt for the M-Pesa cash it conjured.
+    assert!(
+        report.mismatches.contains(&Mismatch::Cash {
+            chama_code: "UMOJA".into(),
+            entry_id: "e0000000-0000-0000-0000-0000000000ff".parse().unwrap(),
+            moved: 999,
+            booked: 0,
+        }),
+        "{:?}",
+        report.mismatches
+    );
     // The line never reached the balances either.
     assert!(
         report.mismatches.iter().any(|m| matches!(
@@ -145,5 +157,79 @@ async fn an_entry_forced_past_the_balance_rule_is_reported() {
         )),
         "{:?}",
         report.mismatches
+    );
+}
+
+#[tokio::test]
+async fn m_pesa_cash_moved_without_a_receipt_is_reported_by_entry() {
+    let (db, member) = books().await;
+    let pool = db.pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    let chama: Uuid = sqlx::query_scalar("select id from chamas where code = 'UMOJA'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let line = |account_code, member, amount| Line {
+        account_code,
+        member,
+        amount,
+    };
+    let Posting::Posted(entry) = post_entry(
+        &mut tx,
+        chama,
+        "no-receipt",
+        "Savings from nowhere",
+        chrono::Utc::now(),
+        &[
+            line(accounts::MPESA, None, 400),
+            line(accounts::SAVINGS, Some(member), -400),
+        ],
+    )
+    .await
+    .unwrap() else {
+        panic!("a fresh key posts");
+    };
+    tx.commit().await.unwrap();
+
+    let report = run_check(&db).await;
+    assert_eq!(
+        report.mismatches,
+        vec![Mismatch::Cash {
+            chama_code: "UMOJA".into(),
+            entry_id: entry,
+            moved: 400,
+            booked: 0,
+        }]
+    );
+    assert!(report.mismatches[0].to_string().contains("cash at m-pesa"));
+}
+
+#[tokio::test]
+async fn a_paid_request_whose_receipt_is_not_its_entry_is_reported() {
+    let (db, member) = books().await;
+    // The owner marks a push paid with the receipt of the existing
+    // contribution but no entry of its own: two payments, one booking.
+    as_owner(
+        &db,
+        &format!(
+            "insert into mpesa_stk_requests (chama_id, user_id, amount, phone, account_reference,
+                                             checkout_request_id, status, mpesa_receipt)
+             select m.chama_id, '{member}', 1200, '+254711000099', 'UMOJA', 'ws_CO_forged',
+                    'succeeded', m.receipt
+               from mpesa_receipts m
+               join chamas c on c.id = m.chama_id and c.code = 'UMOJA'"
+        ),
+    )
+    .await;
+
+    let report = run_check(&db).await;
+    assert_eq!(
+        report.mismatches,
+        vec![Mismatch::Unbooked {
+            chama_code: "UMOJA".into(),
+            source: "stk",
+            reference: "ws_CO_forged".into(),
+            problem: "paid without an entry".into(),
+        }]
     );
 }

@@ -1,7 +1,7 @@
 //! Test data through the same library functions the CLI and `dev` use.
 
 use pesachama::chama::{self, Actor, ChamaCode, Role};
-use pesachama::ledger::{Line, accounts, post_entry};
+use pesachama::ledger::{Line, Posting, accounts, post_entry};
 use pesachama::phone::Msisdn;
 use pesachama::user::pin::{Pin, seed_pin};
 use secrecy::SecretString;
@@ -97,7 +97,7 @@ pub async fn contribution(
             amount: -shares,
         },
     ];
-    post_entry(
+    let Posting::Posted(entry) = post_entry(
         &mut tx,
         chama_id,
         key,
@@ -106,11 +106,34 @@ pub async fn contribution(
         &lines,
     )
     .await
+    .unwrap() else {
+        panic!("contribution {key} was already booked");
+    };
+    // Paid by M-Pesa: the receipt registry says so, as `ledger check` wants
+    // of every movement of cash at M-Pesa.
+    sqlx::query(
+        "insert into mpesa_receipts (receipt, source, chama_id, amount, journal_entry_id)
+         values ($1, 'c2b', $2, $3, $4)",
+    )
+    .bind(receipt_for(key))
+    .bind(chama_id)
+    .bind(savings + shares)
+    .bind(entry)
+    .execute(&mut *tx)
+    .await
     .unwrap();
     tx.commit().await.unwrap();
     // The USSD tests post only through this seed (their operations move no
     // money yet), so the books are checked here rather than at each test's end.
     assert_ledger_consistent(&mut db.acquire().await.unwrap()).await;
+}
+
+/// An M-Pesa receipt number of the right shape, one per posting key.
+fn receipt_for(key: &str) -> String {
+    let digest = key.bytes().fold(0xcbf29ce484222325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    format!("T{digest:016X}")[..10].to_owned()
 }
 
 /// Dan, a plain member of UMOJA without a PIN, for the ledger tests:

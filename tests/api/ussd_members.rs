@@ -257,7 +257,7 @@ async fn loan_and_fine(db: &PgPool, chama: Uuid, member: Uuid) {
         "loan",
         &[
             line(accounts::LOANS, Some(member), 5_000),
-            line(accounts::MPESA, None, -5_000),
+            line(accounts::CASH, None, -5_000),
         ],
     )
     .await;
@@ -266,7 +266,7 @@ async fn loan_and_fine(db: &PgPool, chama: Uuid, member: Uuid) {
         chama,
         "repay",
         &[
-            line(accounts::MPESA, None, 1_000),
+            line(accounts::CASH, None, 1_000),
             line(accounts::LOANS, Some(member), -1_000),
         ],
     )
@@ -276,7 +276,7 @@ async fn loan_and_fine(db: &PgPool, chama: Uuid, member: Uuid) {
         chama,
         "fine",
         &[
-            line(accounts::MPESA, None, 200),
+            line(accounts::CASH, None, 200),
             line(accounts::FINES, Some(member), -200),
         ],
     )

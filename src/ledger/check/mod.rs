@@ -1,5 +1,8 @@
 //! `pesachama ledger check`: proves that the running balances are the sums of
-//! their postings and that every entry balances.
+//! their postings, that every entry balances, and that M-Pesa money is booked
+//! once: each receipt, CheckoutRequestID and TransID at most once, each paid
+//! request with exactly its one entry, and cash at M-Pesa equal to the
+//! receipts booked minus the payouts sent.
 //!
 //! The database keeps `ledger_balances` in each posting's transaction and the
 //! daemon cannot write it, so a mismatch here means something outside the
@@ -7,6 +10,9 @@
 //! changed the books. The check only reads, so it runs as the runtime role.
 
 use std::fmt;
+
+mod books;
+mod payments;
 
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -65,6 +71,38 @@ pub enum Mismatch {
         /// a bigint.
         total: String,
     },
+    /// A line on a per-member account (savings, shares, loans) that names no
+    /// member: the control account would not be the sum of its members'.
+    MemberlessLine {
+        chama_code: String,
+        account_code: i32,
+        entry_id: Uuid,
+    },
+    /// A payment marked paid or booked without its one entry and receipt
+    /// (`source` is `stk` or `c2b`; `reference` its CheckoutRequestID or TransID).
+    Unbooked {
+        chama_code: String,
+        source: &'static str,
+        reference: String,
+        problem: String,
+    },
+    /// One journal entry named by more than one receipt: a payment booked
+    /// under another's entry.
+    SharedEntry {
+        chama_code: String,
+        entry_id: Uuid,
+        receipts: Vec<String>,
+    },
+    /// An entry that moves cash at M-Pesa by other than its receipts minus
+    /// its payouts (an entry with neither should not touch it at all).
+    Cash {
+        chama_code: String,
+        entry_id: Uuid,
+        /// Net debit of account 1000 in the entry.
+        moved: i64,
+        /// Receipts minus payouts the entry books.
+        booked: i64,
+    },
 }
 
 impl fmt::Display for Mismatch {
@@ -99,6 +137,41 @@ impl fmt::Display for Mismatch {
                 f,
                 "unbalanced entry: chama {chama_code} entry {entry_id}: {lines} lines summing to {total}"
             ),
+            Mismatch::MemberlessLine {
+                chama_code,
+                account_code,
+                entry_id,
+            } => write!(
+                f,
+                "member-less line: chama {chama_code} entry {entry_id}: account {account_code} is kept per member"
+            ),
+            Mismatch::Unbooked {
+                chama_code,
+                source,
+                reference,
+                problem,
+            } => write!(
+                f,
+                "unbooked payment: chama {chama_code} {source} {reference}: {problem}"
+            ),
+            Mismatch::SharedEntry {
+                chama_code,
+                entry_id,
+                receipts,
+            } => write!(
+                f,
+                "shared entry: chama {chama_code} entry {entry_id} books receipts {}",
+                receipts.join(", ")
+            ),
+            Mismatch::Cash {
+                chama_code,
+                entry_id,
+                moved,
+                booked,
+            } => write!(
+                f,
+                "cash at m-pesa: chama {chama_code} entry {entry_id} moves it by {moved} but books receipts minus payouts of {booked}"
+            ),
         }
     }
 }
@@ -116,87 +189,16 @@ pub async fn run(conn: &mut PgConnection) -> Result<CheckReport, sqlx::Error> {
     let entries = sqlx::query_scalar!(r#"select count(*) as "n!" from journal_entries"#)
         .fetch_one(&mut *tx)
         .await?;
-    let mut mismatches = balance_mismatches(&mut tx).await?;
-    mismatches.extend(unbalanced_entries(&mut tx).await?);
+    let mut mismatches = books::balance_mismatches(&mut tx).await?;
+    mismatches.extend(books::unbalanced_entries(&mut tx).await?);
+    mismatches.extend(payments::unbooked_payments(&mut tx).await?);
+    mismatches.extend(payments::entries_booking_two_payments(&mut tx).await?);
+    mismatches.extend(payments::cash_mismatches(&mut tx).await?);
+    mismatches.extend(books::lines_without_member(&mut tx).await?);
     tx.commit().await?;
     Ok(CheckReport {
         balances,
         entries,
         mismatches,
     })
-}
-
-/// Every (chama, account, member) whose stored debits or credits differ from
-/// its lines', including either side missing.
-async fn balance_mismatches(conn: &mut PgConnection) -> Result<Vec<Mismatch>, sqlx::Error> {
-    // A full join needs a hashable or mergeable key, and `is not distinct
-    // from` is neither: a null member (the chama's own accounts) becomes the
-    // nil uuid on both sides. Users get random v4 ids, never the nil one.
-    let rows = sqlx::query!(
-        r#"with posted as (
-               select chama_id, account_id,
-                      coalesce(member_user_id, '00000000-0000-0000-0000-000000000000') as member_key,
-                      member_user_id,
-                      coalesce(sum(amount) filter (where amount > 0), 0)::bigint as debits,
-                      coalesce(-sum(amount) filter (where amount < 0), 0)::bigint as credits
-                 from journal_lines
-                group by chama_id, account_id, member_user_id
-           ), stored as (
-               select chama_id, account_id,
-                      coalesce(member_user_id, '00000000-0000-0000-0000-000000000000') as member_key,
-                      member_user_id, debits_posted, credits_posted
-                 from ledger_balances
-           )
-           select c.code as "chama_code!", a.code as "account_code!",
-                  coalesce(s.member_user_id, p.member_user_id) as member,
-                  s.debits_posted as "stored_debits?", s.credits_posted as "stored_credits?",
-                  p.debits as "posted_debits?", p.credits as "posted_credits?"
-             from stored s
-             full join posted p
-               on p.chama_id = s.chama_id and p.account_id = s.account_id
-              and p.member_key = s.member_key
-             join chamas c on c.id = coalesce(s.chama_id, p.chama_id)
-             join ledger_accounts a on a.id = coalesce(s.account_id, p.account_id)
-            where s.debits_posted is distinct from p.debits
-               or s.credits_posted is distinct from p.credits
-            order by c.code, a.code, member"#
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Mismatch::Balance {
-            chama_code: r.chama_code,
-            account_code: r.account_code,
-            member: r.member,
-            stored: r.stored_debits.zip(r.stored_credits),
-            posted: r.posted_debits.zip(r.posted_credits),
-        })
-        .collect())
-}
-
-/// Entries with fewer than two lines or whose lines do not sum to zero. The
-/// database refuses both at commit; this proves nothing got past it.
-async fn unbalanced_entries(conn: &mut PgConnection) -> Result<Vec<Mismatch>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select c.code as "chama_code!", e.id as "entry_id!", count(l.id) as "lines!",
-                  coalesce(sum(l.amount::numeric), 0)::text as "total!"
-             from journal_entries e
-             join chamas c on c.id = e.chama_id
-             left join journal_lines l on l.entry_id = e.id
-            group by c.code, e.id
-           having count(l.id) < 2 or coalesce(sum(l.amount::numeric), 0) <> 0
-            order by c.code, e.id"#
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Mismatch::Entry {
-            chama_code: r.chama_code,
-            entry_id: r.entry_id,
-            lines: r.lines,
-            total: r.total,
-        })
-        .collect())
 }

@@ -106,6 +106,19 @@ enum LedgerCommand {
     /// Prove that every running balance equals the sum of its postings and that
     /// every entry balances; print each mismatch and fail if there is one.
     Check,
+    /// Print a chama's accounts, or a member's balances (as USSD shows them),
+    /// and the latest entries with their M-Pesa receipts.
+    Statement {
+        /// The chama's code, e.g. UMOJA.
+        #[arg(long)]
+        chama: String,
+        /// A member's phone: their balances and lines only.
+        #[arg(long)]
+        member: Option<String>,
+        /// How many of the latest entries.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +284,14 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         }
         Command::Ledger(LedgerCommand::Check) => {
             cli::ledger_check(&cli::admin_database_url(file)?).await
+        }
+        Command::Ledger(LedgerCommand::Statement {
+            chama,
+            member,
+            limit,
+        }) => {
+            let url = cli::admin_database_url(file)?;
+            pesachama::ledger::statement::print(&url, &chama, member.as_deref(), limit).await
         }
         Command::Sms(command) => sms(command, file).await,
         Command::UssdSim(sim) => {

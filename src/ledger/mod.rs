@@ -15,6 +15,7 @@
 
 mod amount;
 pub mod check;
+pub mod statement;
 
 pub use amount::Amount;
 

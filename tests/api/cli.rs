@@ -344,6 +344,100 @@ async fn ledger_check_passes_clean_books_and_fails_on_a_tampered_balance() {
     );
 }
 
+#[tokio::test]
+async fn ledger_statement_prints_the_chama_accounts_and_a_members_lines() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let chama = crate::seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
+    let phone = "+254711000004";
+    let member = crate::seed::member(
+        &pool,
+        "UMOJA",
+        phone,
+        "Dan",
+        pesachama::chama::Role::Member,
+        None,
+        "en",
+    )
+    .await;
+    crate::seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
+    crate::seed::contribution(&pool, chama, member, "c2", 2_400, 100).await;
+
+    let whole = pesachama(Some(&db.url), &["ledger", "statement", "--chama", "UMOJA"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let out = stdout(&whole);
+    assert!(out.contains("UMOJA Umoja Women Group: accounts"), "{out}");
+    assert!(
+        out.lines().any(|l| l.contains("1000")
+            && l.contains("M-Pesa collection")
+            && l.contains("KES 3,700")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("2000") && l.contains("Member savings") && l.contains("KES 3,400")),
+        "{out}"
+    );
+
+    let mine = pesachama(
+        Some(&db.url),
+        &[
+            "ledger",
+            "statement",
+            "--chama",
+            "UMOJA",
+            "--member",
+            "0711000004",
+            "--limit",
+            "1",
+        ],
+    );
+    assert!(mine.status.success(), "{}", stderr(&mine));
+    let out = stdout(&mine);
+    assert!(
+        out.contains("Savings") && out.contains("KES 3,400"),
+        "{out}"
+    );
+    assert!(out.contains("Shares") && out.contains("KES 300"), "{out}");
+    // The latest entry only, and only the member's own lines of it, as the
+    // member reads them (paid in is positive).
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("Contribution")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("2000") && lines[0].ends_with(" 2400"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("3000") && lines[1].ends_with(" 100"),
+        "{out}"
+    );
+    assert!(!out.contains("711000004"), "a phone in {out}");
+
+    for args in [
+        &["ledger", "statement", "--chama", "NOPE"][..],
+        &[
+            "ledger",
+            "statement",
+            "--chama",
+            "UMOJA",
+            "--member",
+            "0722000000",
+        ],
+        &[
+            "ledger",
+            "statement",
+            "--chama",
+            "UMOJA",
+            "--member",
+            "not-a-phone",
+        ],
+        &["ledger", "statement", "--chama", "UMOJA", "--limit", "0"],
+    ] {
+        let out = pesachama(Some(&db.url), args);
+        assert!(!out.status.success(), "{args:?}");
+    }
+}
+
 #[test]
 fn config_check_reports_every_missing_setting_at_once() {
     let out = pesachama(None, &["config", "check"]);

@@ -39,6 +39,9 @@ pub mod accounts {
     pub const LOANS: i32 = 1100;
     /// Member savings, per member (liability).
     pub const SAVINGS: i32 = 2000;
+    /// Paybill receipts the chama received but nobody has matched to a
+    /// member yet (liability, never income).
+    pub const SUSPENSE: i32 = 2020;
     /// Member share capital, per member (equity).
     pub const SHARES: i32 = 3000;
     /// Fines and penalties income.

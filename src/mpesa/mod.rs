@@ -12,6 +12,7 @@
 //! Daraja's JSON lives in `wire.rs`, shared by both clients.
 
 mod auth;
+pub mod c2b;
 mod client;
 #[cfg(test)]
 mod client_tests;

@@ -1,0 +1,25 @@
+//! Paybill (C2B) payments: members pay the chama's paybill from the M-Pesa
+//! menu and type the chama's code, optionally with their member number, as
+//! the account number.
+//!
+//! - `payment`: the validation/confirmation body read strictly.
+//! - `reference`, `payer`: what the account number and the payer's MSISDN
+//!   can tell about whose money it is.
+//! - `matching`: the chama and member a payment goes to.
+//! - `confirm`, `receipts`: booking a confirmation once (a replayed TransID,
+//!   or a receipt its STK push booked already, changes nothing).
+//! - `allocate`: an official moves an unmatched receipt to its member.
+
+mod allocate;
+mod confirm;
+mod matching;
+mod payer;
+mod payment;
+mod receipts;
+mod reference;
+
+pub use allocate::{AllocateError, Allocated, allocate};
+pub use confirm::{ConfirmError, Confirmed, confirm};
+pub use payer::Payer;
+pub use payment::{Malformed, Payment, WirePayment};
+pub use reference::AccountRef;

@@ -286,3 +286,27 @@ async fn a_receipt_its_stk_push_booked_is_kept_not_booked_again() {
     );
     db.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn validation_refuses_an_account_that_names_no_chama_or_a_bad_amount() {
+    let (_db, pool) = chama().await;
+    let mut conn = pool.acquire().await.unwrap();
+    for (bill_ref, amount, expected) in [
+        ("UMOJA-2", "100.00", "0"),
+        ("umoja", "100", "0"),
+        ("NOSUCH", "100", "C2B00012"),
+        ("", "100", "C2B00012"),
+        ("UMOJA", "100.50", "C2B00013"),
+        ("UMOJA", "0", "C2B00013"),
+    ] {
+        let raw = body("TKG0000001", amount, bill_ref, "2547 ***** 021");
+        let payment = Payment::read(serde_json::from_value(raw).unwrap());
+        let verdict = c2b::decide(&mut conn, payment.as_ref()).await.unwrap();
+        assert_eq!(verdict.code(), expected, "{bill_ref:?} {amount:?}");
+    }
+    // Validation decides; it stores and books nothing.
+    assert_eq!(
+        scalar(&pool, "select count(*) from mpesa_c2b_receipts").await,
+        0
+    );
+}

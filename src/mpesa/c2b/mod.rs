@@ -8,6 +8,7 @@
 //! - `matching`: the chama and member a payment goes to.
 //! - `confirm`, `receipts`: booking a confirmation once (a replayed TransID,
 //!   or a receipt its STK push booked already, changes nothing).
+//! - `validation`: accept or refuse a payment before M-Pesa takes it.
 //! - `allocate`: an official moves an unmatched receipt to its member.
 
 mod allocate;
@@ -17,9 +18,11 @@ mod payer;
 mod payment;
 mod receipts;
 mod reference;
+mod validation;
 
 pub use allocate::{AllocateError, Allocated, allocate};
 pub use confirm::{ConfirmError, Confirmed, confirm};
 pub use payer::Payer;
 pub use payment::{Malformed, Payment, WirePayment};
 pub use reference::AccountRef;
+pub use validation::{Verdict, decide};

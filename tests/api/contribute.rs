@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
+use pesachama::chama::Role;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Phone, TestApp, spawn_app, spawn_app_with};
 use crate::seed::{self, GRACE};
 
 /// The confirm hop's copies sent at once.
@@ -201,6 +202,52 @@ async fn a_relatives_phone_may_pay_and_the_money_is_still_the_members() {
 }
 
 #[tokio::test]
+async fn a_member_of_two_chamas_says_which_one_the_money_is_for() {
+    let app = spawn_app().await;
+    umoja(&app, "en", 1_000).await;
+    let jirani = seed::chama(&app.state.db, "JIRANI", "Jirani Self Help").await;
+    seed::member(
+        &app.state.db,
+        "JIRANI",
+        GRACE,
+        "Grace Wanjiku",
+        Role::Member,
+        None,
+        "en",
+    )
+    .await;
+    let mut phone = app.phone(GRACE);
+    phone
+        .walk(&[
+            (
+                None,
+                &["Select chama:\n1 Jirani Self Help\n2 Umoja Women Group"],
+            ),
+            (Some("2"), &["2 Pay contribution"]),
+            (Some("2"), &["Select chama:\n1 Jirani Self Help"]),
+            (Some("1"), &["Pay for:", "1 This period (paid)"]),
+            (Some("2"), &["Enter amount"]),
+            (Some("700"), &["Pay KES 700 from:"]),
+            (Some("1"), &["Pay KES 700 to Jirani Self Help for savings"]),
+            (Some("1"), &["Enter your PIN"]),
+            (
+                Some("1234"),
+                &["END You will receive an M-Pesa prompt for KES 700."],
+            ),
+        ])
+        .await;
+    let chama: Uuid = sqlx::query_scalar("select chama_id from mpesa_stk_requests")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(chama, jirani);
+    let [intent] = &pushed(&app).await[..] else {
+        panic!("one intent");
+    };
+    assert_eq!(intent.account_reference, "JIRANI");
+}
+
+#[tokio::test]
 async fn amounts_outside_the_bounds_and_the_chamas_rules_are_asked_again() {
     let app = spawn_app().await;
     umoja(&app, "en", 1_000).await;
@@ -238,14 +285,9 @@ async fn amounts_outside_the_bounds_and_the_chamas_rules_are_asked_again() {
 async fn a_wrong_pin_records_nothing_and_counts_an_attempt() {
     let app = spawn_app().await;
     umoja(&app, "en", 1_000).await;
-    let mut phone = app.phone(GRACE);
+    let mut phone = at_pin_screen(&app).await;
     phone
         .walk(&[
-            (None, &["2 Pay contribution"]),
-            (Some("2"), &["1 This period"]),
-            (Some("1"), &["1 This phone"]),
-            (Some("1"), &["1 Yes"]),
-            (Some("1"), &["Enter your PIN"]),
             (Some("9999"), &["Wrong PIN. Attempts left: 2."]),
             (Some("12a4"), &["A PIN must be 4 digits."]),
         ])
@@ -261,16 +303,7 @@ async fn copies_of_the_confirm_hop_sent_at_once_record_one_intent_and_one_push()
     })
     .await;
     umoja(&app, "en", 1_000).await;
-    let mut phone = app.phone(GRACE);
-    phone
-        .walk(&[
-            (None, &["2 Pay contribution"]),
-            (Some("2"), &["1 This period"]),
-            (Some("1"), &["1 This phone"]),
-            (Some("1"), &["1 Yes"]),
-            (Some("1"), &["Enter your PIN"]),
-        ])
-        .await;
+    let phone = at_pin_screen(&app).await;
     let text = format!("{}*1234", phone.text());
     let mut copies = tokio::task::JoinSet::new();
     for _ in 0..COPIES {
@@ -298,16 +331,32 @@ async fn copies_of_the_confirm_hop_sent_at_once_record_one_intent_and_one_push()
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(intents(&app.state.db).await.len(), 1);
     assert_eq!(fake_pushes(&app), 1);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"pesachama_mpesa_stk_pushes_total{outcome="accepted"}"#),
+        "{metrics}"
+    );
 }
 
-/// Walks Grace to the END screen of a KES 1,000 contribution.
-async fn contribute(app: &TestApp) {
+/// Grace at the PIN screen of this period's contribution, from her phone,
+/// in whatever language she speaks.
+async fn at_pin_screen(app: &TestApp) -> Phone<'_> {
     let mut phone = app.phone(GRACE);
-    phone.dial().await;
-    for input in ["2", "1", "1", "1"] {
-        phone.send(input).await;
-    }
-    let end = phone.send("1234").await;
+    phone
+        .walk(&[
+            (None, &["2 "]),
+            (Some("2"), &["1 ", "4 "]),
+            (Some("1"), &["KES 1,000", "2 "]),
+            (Some("1"), &["KES 1,000", "1 "]),
+            (Some("1"), &["PIN"]),
+        ])
+        .await;
+    phone
+}
+
+/// Walks Grace to the END screen of this period's contribution.
+async fn contribute(app: &TestApp) {
+    let end = at_pin_screen(app).await.send("1234").await;
     assert!(end.starts_with("END"), "{end}");
 }
 

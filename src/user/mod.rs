@@ -213,3 +213,31 @@ pub async fn set_language(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(status: &str, unseen: bool) -> Option<PaymentState> {
+        payment_notice(Some(Uuid::nil()), Some(status), Some(1_000), Some(unseen)).map(|n| n.state)
+    }
+
+    #[test]
+    fn a_payment_under_way_is_always_told_and_an_outcome_until_seen() {
+        assert_eq!(notice("queued", false), Some(PaymentState::Pending));
+        assert_eq!(notice("pending", true), Some(PaymentState::Pending));
+        assert_eq!(notice("succeeded", true), Some(PaymentState::Succeeded));
+        assert_eq!(notice("failed", true), Some(PaymentState::Failed));
+        assert_eq!(notice("cancelled", true), Some(PaymentState::Failed));
+        assert_eq!(notice("unknown", true), Some(PaymentState::Unknown));
+        for settled in ["succeeded", "failed", "unknown"] {
+            assert_eq!(notice(settled, false), None, "{settled} seen already");
+        }
+        assert_eq!(notice("something new", true), None);
+        assert_eq!(
+            payment_notice(None, None, None, None),
+            None,
+            "no payment ever"
+        );
+    }
+}

@@ -217,6 +217,19 @@ async fn a_busy_daraja_is_tried_again_later_then_given_up() {
     assert!(sms.contains("M-Pesa was busy"), "{sms}");
 }
 
+#[tokio::test]
+async fn refused_credentials_wait_like_busy_and_start_nothing() {
+    let (_test_db, db, chama, grace) = umoja().await;
+    let id = intent(&db, chama, grace, 1_000).await;
+    let daraja = refusing(MpesaError::AuthFailed);
+    pusher(&db, daraja.clone()).push_due().await.unwrap();
+    let row = row(&db, id).await;
+    assert_eq!(row.status, "queued");
+    assert!(row.claimed_at.is_none());
+    assert!(row.next_push_in.unwrap() > 0.0);
+    assert!(failed_sms(&db).await.is_empty());
+}
+
 async fn make_due(db: &PgPool, id: Uuid) {
     sqlx::query("update mpesa_stk_requests set next_push_at = now() where id = $1")
         .bind(id)

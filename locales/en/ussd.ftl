@@ -124,6 +124,7 @@ main-title = PesaChama{ $payment ->
     }
 contribute-for = Pay for:
 contribute-period = { $due ->
+        [unset] This period (not set)
         [none] This period (paid)
        *[other] This period ({ $due })
     }

@@ -119,6 +119,7 @@ main-title = PesaChama{ $payment ->
     }
 contribute-for = Lipa kwa:
 contribute-period = { $due ->
+        [unset] Mchango wa kipindi (haujawekwa)
         [none] Mchango wa kipindi (umelipwa)
        *[other] Mchango wa kipindi ({ $due })
     }

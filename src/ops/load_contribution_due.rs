@@ -49,10 +49,15 @@ impl MenuAction for LoadContributionDue {
         Ok(Input { user, chama })
     }
 
+    /// `$due` is the amount, `none` when it is paid, `unset` when the
+    /// chama has set no contribution.
     fn answer(_: &RequestEnv<'_>, state: &mut SessionState, due: Option<i64>) -> ActionOutcome {
-        let due = due.filter(|d| *d > 0);
-        vars::set_due(state, due);
-        let shown = due.map_or_else(|| "none".to_owned(), format_kes);
+        let shown = match due {
+            None => "unset".to_owned(),
+            Some(0) => "none".to_owned(),
+            Some(due) => format_kes(due),
+        };
+        vars::set_due(state, due.filter(|d| *d > 0));
         state.vars.insert(vars::DUE.into(), shown);
         ActionOutcome::Continue
     }

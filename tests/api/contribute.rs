@@ -225,7 +225,7 @@ async fn a_member_of_two_chamas_says_which_one_the_money_is_for() {
             ),
             (Some("2"), &["2 Pay contribution"]),
             (Some("2"), &["Select chama:\n1 Jirani Self Help"]),
-            (Some("1"), &["Pay for:", "1 This period (paid)"]),
+            (Some("1"), &["Pay for:", "1 This period (not set)"]),
             (Some("2"), &["Enter amount"]),
             (Some("700"), &["Pay KES 700 from:"]),
             (Some("1"), &["Pay KES 700 to Jirani Self Help for savings"]),

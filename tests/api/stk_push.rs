@@ -130,6 +130,43 @@ async fn failed_sms(db: &PgPool) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn copies_of_one_hop_racing_in_their_own_transactions_record_one_intent() {
+    let (_test_db, db, chama, grace) = umoja().await;
+    let key = "hop:racing:start_contribution";
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let db = db.clone();
+        copies.spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            let intent = Intent {
+                chama_id: chama,
+                user_id: grace,
+                purpose: "contribution",
+                amount: 1_000,
+                payer: None,
+                idempotency_key: key,
+            };
+            let recorded = record_intent(&mut tx, intent).await.unwrap();
+            // Hold the transaction open so the copies overlap.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            tx.commit().await.unwrap();
+            recorded
+        });
+    }
+    let recorded = copies.join_all().await;
+    assert_eq!(
+        recorded.iter().filter(|r| r.is_some()).count(),
+        1,
+        "{recorded:?}"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from mpesa_stk_requests")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
 async fn an_accepted_push_is_pending_with_darajas_ids_and_a_query_time() {
     let (_test_db, db, chama, grace) = umoja().await;
     let id = intent(&db, chama, grace, 1_000).await;

@@ -173,6 +173,7 @@ fn balance_record(catalog: &Catalog, host: &FakeHost) -> SessionRecord {
             role: Role::Member,
         }],
         interrupted_ago: None,
+        payment: None,
     };
     let mut engine = SessionState::new(0, Lang::En);
     vars::remember_caller(&mut engine, &caller);

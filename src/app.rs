@@ -122,8 +122,9 @@ impl Application {
             sessions,
             sms: sms.client,
             daraja: daraja.client,
+            stk_wake: Arc::default(),
             menus,
-            sms_texts,
+            sms_texts: Arc::new(sms_texts),
             ussd_limits: RateLimits::new(&settings.ussd),
             ussd_service_codes: BoundedLabels::new(SERVICE_CODE_LABELS),
             settings,
@@ -199,6 +200,17 @@ impl Application {
             self.state.settings.sms.clone(),
         );
         tasks.spawn("sms dispatcher", dispatcher.run(shutdown.child_token()));
+        // Every node pushes; claims with skip locked share the intents out.
+        let pusher = mpesa::push::Pusher::new(
+            self.state.db.clone(),
+            self.state.daraja.clone(),
+            self.state.sms_texts.clone(),
+            self.state.settings.mpesa_push.clone(),
+        );
+        tasks.spawn(
+            "stk push worker",
+            pusher.run(self.state.stk_wake.clone(), shutdown.child_token()),
+        );
         tasks.spawn(
             "sms reminders",
             sms::reminders::run(self.state.clone(), shutdown.child_token()),

@@ -53,6 +53,9 @@
 //! | `PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE` | SMS callbacks per second one source address may post | `2000` |
 //! | `PESACHAMA_REMINDER_TIME` | Nairobi time of day the reminder job runs | `09:00` |
 //! | `PESACHAMA_REMINDER_DAYS_BEFORE` | days before a contribution is due that its reminder goes out | `1` |
+//! | `MPESA_QUERY_AFTER_SECS` | how long after an accepted STK push its result is first queried | `90` |
+//! | `PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS` | a push claimed longer than this (its node died) is queried, never pushed again | `90` |
+//! | `PESACHAMA_MPESA_PUSH_MAX_BUSY_ATTEMPTS` | pushes Daraja may refuse as busy before the payment fails | `5` |
 //!
 //! Precedence: a value in the `--config` file overrides the same variable in the
 //! environment, so one file can pin a deployment whatever the shell exports.
@@ -60,9 +63,11 @@
 //! `serve` and `config check` ([`Settings::parse`]) also apply the production
 //! rules of `config/production.rs`; `dev` and the tests ([`Settings::parse_for_fakes`]) do not.
 
+mod mpesa_push;
 mod production;
 mod sms;
 
+pub use mpesa_push::MpesaPushSettings;
 pub use sms::SmsSettings;
 
 use std::collections::BTreeMap;
@@ -143,6 +148,9 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE",
     "PESACHAMA_REMINDER_TIME",
     "PESACHAMA_REMINDER_DAYS_BEFORE",
+    "MPESA_QUERY_AFTER_SECS",
+    "PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS",
+    "PESACHAMA_MPESA_PUSH_MAX_BUSY_ATTEMPTS",
 ];
 
 /// The daemon's validated settings. `Debug` never shows a secret.
@@ -176,6 +184,8 @@ pub struct Settings {
     pub sessions: crate::session::SessionSettings,
     /// The SMS channel: dispatcher, callbacks, reminders.
     pub sms: SmsSettings,
+    /// The STK push worker.
+    pub mpesa_push: MpesaPushSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
@@ -624,6 +634,7 @@ impl Settings {
         let member_countries = c.member_countries();
         let sessions = session_settings(&mut c);
         let sms = sms::sms_settings(&mut c);
+        let mpesa_push = mpesa_push::mpesa_push_settings(&mut c);
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -649,6 +660,7 @@ impl Settings {
                     member_countries,
                     sessions,
                     sms,
+                    mpesa_push,
                     providers,
                 })
             }

@@ -51,11 +51,14 @@ pub struct App {
     pub sms: Arc<dyn SmsClient>,
     /// Safaricom Daraja (real or a fake: the state cannot tell).
     pub daraja: Arc<dyn DarajaClient>,
+    /// Wakes this node's STK push worker when a hop has committed a
+    /// payment intent (the worker also polls, for other nodes' intents).
+    pub stk_wake: Arc<tokio::sync::Notify>,
     /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
     pub menus: Menus,
     /// The checked SMS templates, loaded at start (not reloaded on SIGHUP:
     /// a queued text is already rendered, so a restart loses nothing).
-    pub sms_texts: Templates,
+    pub sms_texts: Arc<Templates>,
     /// Per-phone and per-source USSD rate limits.
     pub ussd_limits: RateLimits,
     /// Service codes seen, as bounded metric labels.

@@ -69,6 +69,9 @@ pub const SMS_RETRIES: &str = "pesachama_sms_retries_total";
 pub const SMS_CONFIG_ERRORS: &str = "pesachama_sms_config_errors_total";
 /// Counter: rows taken back from a node that died mid-send, by where they went.
 pub const SMS_RECLAIMED: &str = "pesachama_sms_reclaimed_total";
+/// Counter: STK pushes the push worker settled, by outcome (accepted,
+/// refused, busy, gave_up, unsure, stuck).
+pub const MPESA_STK_PUSHES: &str = "pesachama_mpesa_stk_pushes_total";
 
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -181,6 +184,10 @@ fn describe_metrics() {
         "SMS settled by the dispatcher, by outcome, template and reason."
     );
     metrics::describe_counter!(SMS_SEGMENTS_SENT, "SMS parts sent, by template.");
+    metrics::describe_counter!(
+        MPESA_STK_PUSHES,
+        "STK pushes handled by the push worker, by outcome."
+    );
     metrics::describe_histogram!(
         SMS_SEND_DURATION,
         metrics::Unit::Seconds,

@@ -59,7 +59,6 @@ pin-locked = Your PIN is locked after too many wrong attempts. Try again after {
 
 ## Main menu
 
-main-title = PesaChama
 main-balance = Balance
 main-contribute = Pay contribution
 main-loans = Loans
@@ -103,3 +102,52 @@ account-language = Language
 account-switch-chama = Switch chama
 account-help = Help
 help = PesaChama: dial this code to see your balance and mini-statement. For help, ask your chama officials. Never tell anyone your PIN.
+
+## Contribute (menus/contribute.toml)
+
+# Under the main menu's title while the member's last payment is under way,
+# and once after it settled.
+main-title = PesaChama{ $payment ->
+        [pending]
+            {""}
+            Your payment of { $payment_amount } is being processed.
+        [succeeded]
+            {""}
+            Your payment of { $payment_amount } was received.
+        [failed]
+            {""}
+            Your payment of { $payment_amount } did not go through.
+        [unknown]
+            {""}
+            Your payment of { $payment_amount } is being checked.
+       *[none] {""}
+    }
+contribute-for = Pay for:
+contribute-period = { $due ->
+        [unset] This period (not set)
+        [none] This period (paid)
+       *[other] This period ({ $due })
+    }
+contribute-savings = Other amount to savings
+contribute-fine = Fine
+contribute-loan = Loan repayment
+contribute-nothing-due = Nothing is due this period.
+contribute-enter-amount = Enter amount (KES):
+contribute-amount-range = Enter an amount from 1 to 250,000.
+contribute-no-loan = You have no loan to repay.
+contribute-over-loan = That is more than your loan of { $loan }.
+contribute-pay-from = Pay { $amount } from:
+contribute-own-phone = This phone
+contribute-other-phone = Another phone
+contribute-enter-phone = Enter the M-Pesa number that will pay:
+contribute-phone-format = Enter a Safaricom number, like 0712345678.
+contribute-confirm = Pay { $amount } to { $chama_name } for { $purpose ->
+        [period] this period
+        [savings] savings
+        [fine] a fine
+       *[loan] your loan
+    } from { $payer ->
+        [own] this phone
+       *[other] { $payer }
+    }?
+contribute-started = You will receive an M-Pesa prompt for { $amount }. Enter your M-Pesa PIN to complete.

@@ -58,7 +58,6 @@ pin-locked = PIN yako imefungwa baada ya majaribio mengi yasiyo sahihi. Jaribu t
 
 ## Main menu
 
-main-title = PesaChama
 main-balance = Salio
 main-contribute = Lipa mchango
 main-loans = Mikopo
@@ -100,3 +99,50 @@ account-language = Lugha
 account-switch-chama = Badilisha chama
 account-help = Msaada
 help = PesaChama: piga nambari hii kuona salio na taarifa fupi. Kwa msaada, wasiliana na viongozi wa chama chako. Usimwambie mtu yeyote PIN yako.
+
+## Changa (menus/contribute.toml)
+
+main-title = PesaChama{ $payment ->
+        [pending]
+            {""}
+            Malipo yako ya { $payment_amount } yanashughulikiwa.
+        [succeeded]
+            {""}
+            Malipo yako ya { $payment_amount } yamepokelewa.
+        [failed]
+            {""}
+            Malipo yako ya { $payment_amount } hayakufaulu.
+        [unknown]
+            {""}
+            Malipo yako ya { $payment_amount } yanakaguliwa.
+       *[none] {""}
+    }
+contribute-for = Lipa kwa:
+contribute-period = { $due ->
+        [unset] Mchango wa kipindi (haujawekwa)
+        [none] Mchango wa kipindi (umelipwa)
+       *[other] Mchango wa kipindi ({ $due })
+    }
+contribute-savings = Kiasi kingine kwa akiba
+contribute-fine = Faini
+contribute-loan = Marejesho ya mkopo
+contribute-nothing-due = Hakuna mchango unaodaiwa kipindi hiki.
+contribute-enter-amount = Weka kiasi (KES):
+contribute-amount-range = Weka kiasi kati ya 1 na 250,000.
+contribute-no-loan = Huna mkopo wa kulipa.
+contribute-over-loan = Kiasi hicho ni zaidi ya mkopo wako wa { $loan }.
+contribute-pay-from = Lipa { $amount } kutoka:
+contribute-own-phone = Simu hii
+contribute-other-phone = Simu nyingine
+contribute-enter-phone = Weka nambari ya M-Pesa itakayolipa:
+contribute-phone-format = Weka nambari ya Safaricom, kama 0712345678.
+contribute-confirm = Lipa { $amount } kwa { $chama_name } kwa { $purpose ->
+        [period] mchango wa kipindi
+        [savings] akiba
+        [fine] faini
+       *[loan] mkopo wako
+    } kutoka { $payer ->
+        [own] simu hii
+       *[other] { $payer }
+    }?
+contribute-started = Utapokea ombi la M-Pesa la { $amount }. Weka PIN yako ya M-Pesa kukamilisha.

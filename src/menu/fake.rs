@@ -139,6 +139,12 @@ impl FakeHost {
                 state.vars.insert("chama_name".into(), chama);
                 ActionOutcome::Continue
             }
+            // No payment under way in these sessions.
+            "payment_notice" => {
+                state.vars.insert("payment".into(), "none".into());
+                state.vars.insert("payment_amount".into(), String::new());
+                ActionOutcome::Continue
+            }
             "load_statement" => ActionOutcome::Items(
                 (1..=self.statement_lines)
                     .map(|i| format!("{i:02}/11 Saved 1,000"))

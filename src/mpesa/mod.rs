@@ -21,6 +21,9 @@ mod fake_check;
 mod fake_push;
 #[cfg(test)]
 mod fake_tests;
+mod intent;
+pub mod push;
+mod seen;
 mod types;
 mod wire;
 #[cfg(test)]
@@ -37,8 +40,11 @@ use crate::config::Providers;
 pub use client::DarajaHttpClient;
 pub use fake::FakeDaraja;
 pub use fake_push::{FakeOutcome, RecordedPush};
+pub use intent::{Intent, record_intent};
+pub use seen::mark_outcome_seen;
 pub use types::{
     MAX_ACCOUNT_REFERENCE, MAX_DESCRIPTION, StkPushAccepted, StkPushRequest, StkQueryResult,
+    is_mpesa_number,
 };
 
 /// Path under `MPESA_CALLBACK_URL` where Daraja posts STK results; the secret

@@ -85,7 +85,7 @@ impl StkPushRequest {
 
 /// Whether Daraja takes this `254…` number as `PartyA`: 12 digits, `2547…` or
 /// `2541…` (the ranges M-Pesa wallets live in).
-pub(super) fn is_mpesa_number(daraja: &str) -> bool {
+pub fn is_mpesa_number(daraja: &str) -> bool {
     daraja.len() == 12
         && (daraja.starts_with("2547") || daraja.starts_with("2541"))
         && daraja.bytes().all(|b| b.is_ascii_digit())

@@ -26,14 +26,22 @@ mod effects;
 pub mod vars;
 
 mod authorise_pin_change;
+mod choose_payer;
+mod choose_purpose;
 mod list_chamas;
 mod load_balance;
+mod load_contribution_due;
 mod load_statement;
+mod payment_notice;
 mod route_after_language;
+mod route_contribute;
 mod route_start;
 mod save_pin;
 mod select_chama;
+mod set_contribution_amount;
 mod set_language;
+mod set_payer;
+mod start_contribution;
 mod stash_pin;
 mod verify_pin;
 
@@ -307,4 +315,12 @@ menu_actions! {
     load_statement::LoadStatement,
     list_chamas::ListChamas,
     select_chama::SelectChama,
+    payment_notice::PaymentNotice,
+    route_contribute::RouteContribute,
+    load_contribution_due::LoadContributionDue,
+    choose_purpose::ChoosePurpose,
+    set_contribution_amount::SetContributionAmount,
+    choose_payer::ChoosePayer,
+    set_payer::SetPayer,
+    start_contribution::StartContribution,
 }

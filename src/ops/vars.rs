@@ -52,6 +52,7 @@ pub fn remember_caller(state: &mut SessionState, caller: &Caller) {
     if let [only] = caller.memberships.as_slice() {
         choose_chama(state, only.chama_id, &only.chama_name, only.role);
     }
+    remember_notice(state, caller.payment.as_ref());
 }
 
 /// The caller's user id; `None` for a phone that belongs to no user.
@@ -139,5 +140,127 @@ pub fn take_pin_draft(state: &mut SessionState) -> Option<String> {
 pub fn forget_authorisations(state: &mut SessionState) {
     for name in [PIN_OK, PIN_CHANGE_OK, PIN_DRAFT] {
         state.vars.remove(name);
+    }
+}
+
+/// A contribution being put together: what for, how much, from which phone.
+const PAY_FOR: &str = "_pay_for";
+const PAY_AMOUNT: &str = "_pay_amount";
+const PAY_PHONE: &str = "_pay_phone";
+/// What the member still owes for this period, whole shillings.
+const PAY_DUE: &str = "_pay_due";
+/// The member's last payment, for the main menu's notice.
+const NOTICE: &str = "_notice";
+const NOTICE_ID: &str = "_notice_id";
+const NOTICE_AMOUNT: &str = "_notice_amount";
+
+/// Shown on the contribution screens: what for (a selector), how much, from
+/// which phone (`own`, or the other phone masked).
+pub const PURPOSE: &str = "purpose";
+pub const AMOUNT: &str = "amount";
+pub const PAYER: &str = "payer";
+pub const DUE: &str = "due";
+/// Shown on the main menu: `none`, `pending`, `succeeded`, `failed` or
+/// `unknown`, and the amount of that payment.
+pub const PAYMENT: &str = "payment";
+pub const PAYMENT_AMOUNT: &str = "payment_amount";
+
+fn whole(state: &SessionState, name: &str) -> Option<i64> {
+    state.vars.get(name).and_then(|v| v.parse().ok())
+}
+
+pub fn set_due(state: &mut SessionState, due: Option<i64>) {
+    match due {
+        Some(due) => state.vars.insert(PAY_DUE.into(), due.to_string()),
+        None => state.vars.remove(PAY_DUE),
+    };
+}
+
+/// What the member owes for this period, if the chama collects.
+pub fn due(state: &SessionState) -> Option<i64> {
+    whole(state, PAY_DUE)
+}
+
+/// Starts a new contribution draft for `purpose` (a selector key, also
+/// shown), forgetting any amount and other phone of an earlier one.
+pub fn start_payment(state: &mut SessionState, purpose: &str) {
+    state.vars.insert(PAY_FOR.into(), purpose.to_owned());
+    state.vars.insert(PURPOSE.into(), purpose.to_owned());
+    state.vars.remove(PAY_AMOUNT);
+    pay_from_own_phone(state);
+}
+
+pub fn payment_for(state: &SessionState) -> Option<&str> {
+    state.vars.get(PAY_FOR).map(String::as_str)
+}
+
+pub fn set_payment_amount(state: &mut SessionState, amount: i64, shown: String) {
+    state.vars.insert(PAY_AMOUNT.into(), amount.to_string());
+    state.vars.insert(AMOUNT.into(), shown);
+}
+
+pub fn payment_amount(state: &SessionState) -> Option<i64> {
+    whole(state, PAY_AMOUNT)
+}
+
+pub fn pay_from_own_phone(state: &mut SessionState) {
+    state.vars.remove(PAY_PHONE);
+    state.vars.insert(PAYER.into(), "own".into());
+}
+
+/// Another phone pays (E.164), shown masked.
+pub fn pay_from(state: &mut SessionState, e164: &str, shown: String) {
+    state.vars.insert(PAY_PHONE.into(), e164.to_owned());
+    state.vars.insert(PAYER.into(), shown);
+}
+
+/// The other phone that pays, in E.164; `None`: the member's own.
+pub fn payer(state: &SessionState) -> Option<&str> {
+    state.vars.get(PAY_PHONE).map(String::as_str)
+}
+
+/// Forgets the draft once its intent is recorded.
+pub fn forget_payment(state: &mut SessionState) {
+    for name in [PAY_FOR, PAY_AMOUNT, PAY_PHONE] {
+        state.vars.remove(name);
+    }
+}
+
+/// The member's last payment as the caller's look-up found it.
+pub fn remember_notice(state: &mut SessionState, notice: Option<&crate::user::PaymentNotice>) {
+    match notice {
+        Some(notice) => {
+            state
+                .vars
+                .insert(NOTICE.into(), notice.state.as_str().into());
+            state.vars.insert(NOTICE_ID.into(), notice.id.to_string());
+            state
+                .vars
+                .insert(NOTICE_AMOUNT.into(), crate::i18n::format_kes(notice.amount));
+        }
+        None => {
+            for name in [NOTICE, NOTICE_ID, NOTICE_AMOUNT] {
+                state.vars.remove(name);
+            }
+        }
+    }
+}
+
+/// The payment notice still to show: its state, request id and amount.
+pub fn notice(state: &SessionState) -> Option<(&str, Uuid, &str)> {
+    Some((
+        state.vars.get(NOTICE)?.as_str(),
+        uuid(state, NOTICE_ID)?,
+        state.vars.get(NOTICE_AMOUNT)?.as_str(),
+    ))
+}
+
+/// Shows `payment` on the main menu; an outcome is shown once, so it is
+/// forgotten as soon as it is shown.
+pub fn show_notice(state: &mut SessionState, payment: &str, amount: &str) {
+    state.vars.insert(PAYMENT.into(), payment.to_owned());
+    state.vars.insert(PAYMENT_AMOUNT.into(), amount.to_owned());
+    if payment != "pending" {
+        remember_notice(state, None);
     }
 }

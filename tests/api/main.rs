@@ -2,6 +2,7 @@
 //! Redis, one fresh database and one Redis key prefix per test.
 
 mod cli;
+mod contribute;
 mod db_roles;
 mod dev;
 mod failback;
@@ -28,6 +29,7 @@ mod sms_callbacks;
 mod sms_dispatch;
 mod sms_fake;
 mod sms_reminders;
+mod stk_push;
 mod ussd_concurrency;
 mod ussd_flows;
 mod ussd_guard;

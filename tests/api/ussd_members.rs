@@ -340,7 +340,9 @@ async fn the_swahili_corrections_are_on_the_screens() {
     phone
         .walk(&[
             (None, &["2 Lipa mchango"]),
-            (Some("2"), &["Huduma hii itapatikana hivi karibuni"]),
+            (Some("2"), &["Lipa kwa:", "4 Marejesho ya mkopo"]),
+            (Some("00"), &["3 Mikopo"]),
+            (Some("3"), &["Huduma hii itapatikana hivi karibuni"]),
             (Some("00"), &["5 Akaunti yangu"]),
             (Some("5"), &["4 Msaada"]),
             (Some("0"), &["1 Salio"]),

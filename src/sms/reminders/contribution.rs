@@ -41,21 +41,14 @@ pub(super) async fn queue_due(
 ) -> Result<Tally, sqlx::Error> {
     let mut tally = Tally::default();
     let horizon = today + Days::new(days_before.into());
-    for chama in chamas_that_collect(conn).await? {
-        let created_on = chama.created_at.with_timezone(&NAIROBI).date_naive();
-        let schedule = match Schedule::read(&chama.schedule, &chama.settings, created_on) {
-            Ok(schedule) => schedule,
-            Err(why) => {
-                tracing::warn!(chama.id = %chama.id, %why, "no contribution reminders for this chama");
-                continue;
-            }
+    for chama in chamas_that_collect(conn, None).await? {
+        let Some((due, since)) = chama.period(today) else {
+            continue;
         };
-        let due = schedule.next_due(today);
         if due > horizon {
             continue;
         }
-        let since = nairobi_midnight(schedule.period_start(due));
-        for (member, paid) in members_and_paid(conn, chama.id, since).await? {
+        for (member, paid) in members_and_paid(conn, chama.id, since, None).await? {
             if paid >= chama.amount {
                 tally.paid += 1;
                 continue;
@@ -82,24 +75,72 @@ pub(super) async fn queue_due(
     Ok(tally)
 }
 
-async fn chamas_that_collect(conn: &mut PgConnection) -> Result<Vec<Chama>, sqlx::Error> {
+impl Chama {
+    /// The next due date from `today` and when its period began; `None`
+    /// (logged) when the chama's schedule cannot be read.
+    fn period(&self, today: NaiveDate) -> Option<(NaiveDate, DateTime<Utc>)> {
+        let created_on = self.created_at.with_timezone(&NAIROBI).date_naive();
+        match Schedule::read(&self.schedule, &self.settings, created_on) {
+            Ok(schedule) => {
+                let due = schedule.next_due(today);
+                Some((due, nairobi_midnight(schedule.period_start(due))))
+            }
+            Err(why) => {
+                tracing::warn!(chama.id = %self.id, %why, "the chama's contribution schedule cannot be read");
+                None
+            }
+        }
+    }
+}
+
+/// What the member still owes of the chama's contribution for the period
+/// that ends on the next due date from `today` (Nairobi), by the rule of
+/// the reminders; `None` when the chama has set no contribution or its
+/// schedule cannot be read.
+pub async fn owed_this_period(
+    conn: &mut PgConnection,
+    chama_id: Uuid,
+    user_id: Uuid,
+    today: NaiveDate,
+) -> Result<Option<i64>, sqlx::Error> {
+    let Some(chama) = chamas_that_collect(conn, Some(chama_id)).await?.pop() else {
+        return Ok(None);
+    };
+    let Some((_, since)) = chama.period(today) else {
+        return Ok(None);
+    };
+    let paid = members_and_paid(conn, chama_id, since, Some(user_id))
+        .await?
+        .pop()
+        .map_or(0, |(_, paid)| paid);
+    Ok(Some((chama.amount - paid).max(0)))
+}
+
+/// Chamas with a contribution set; `only` narrows to one.
+async fn chamas_that_collect(
+    conn: &mut PgConnection,
+    only: Option<Uuid>,
+) -> Result<Vec<Chama>, sqlx::Error> {
     sqlx::query_as!(
         Chama,
         r#"select id, name, contribution_amount as amount,
                   contribution_schedule as schedule, settings, created_at
            from chamas
-           where contribution_amount > 0
-           order by id"#
+           where contribution_amount > 0 and ($1::uuid is null or id = $1)
+           order by id"#,
+        only
     )
     .fetch_all(conn)
     .await
 }
 
-/// Every active member of the chama with what they paid since `since`.
+/// Every active member of the chama (or only `only`) with what they paid
+/// since `since`.
 async fn members_and_paid(
     conn: &mut PgConnection,
     chama_id: Uuid,
     since: DateTime<Utc>,
+    only: Option<Uuid>,
 ) -> Result<Vec<(Recipient, i64)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select u.id, u.phone, u.language,
@@ -118,10 +159,12 @@ async fn members_and_paid(
                  and e.occurred_at >= $3
            ) p on true
            where m.chama_id = $1 and m.status = 'active'
+             and ($4::uuid is null or m.user_id = $4)
            order by m.member_no"#,
         chama_id,
         &[accounts::SAVINGS, accounts::SHARES][..],
-        since
+        since,
+        only
     )
     .fetch_all(conn)
     .await?;

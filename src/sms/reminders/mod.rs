@@ -21,6 +21,7 @@ mod poll;
 mod runs;
 pub mod schedule;
 
+pub use contribution::owed_this_period;
 pub use poll::{due_run, run};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Utc};

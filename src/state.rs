@@ -8,6 +8,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -51,6 +52,8 @@ pub struct App {
     pub sms: Arc<dyn SmsClient>,
     /// Safaricom Daraja (real or a fake: the state cannot tell).
     pub daraja: Arc<dyn DarajaClient>,
+    /// The secret path segment of Daraja's callback URLs.
+    pub mpesa_callback_token: SecretString,
     /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
     pub menus: Menus,
     /// The checked SMS templates, loaded at start (not reloaded on SIGHUP:

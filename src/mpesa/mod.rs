@@ -6,12 +6,14 @@
 //!   validates pushes as Daraja does, settles them with a chosen outcome, and
 //!   writes the callback Daraja would post.
 //!
-//! [`client_for`] picks one from the configured [`Providers`]. This module
-//! only talks to Daraja; receiving callbacks, booking payments in the ledger
-//! and reconciling lost callbacks belong to later parts of `mpesa/`.
+//! [`client_for`] picks one from the configured [`Providers`].
+//! - `callback`: Daraja's STK callback route.
+//! - `settle`: an STK request booked or failed once, by callback or query.
+//! - `reconcile`: the worker that queries requests whose callback is late.
 //! Daraja's JSON lives in `wire.rs`, shared by both clients.
 
 mod auth;
+pub mod callback;
 mod client;
 #[cfg(test)]
 mod client_tests;
@@ -20,6 +22,8 @@ mod fake_check;
 mod fake_push;
 #[cfg(test)]
 mod fake_tests;
+pub mod reconcile;
+pub mod settle;
 mod types;
 mod wire;
 #[cfg(test)]

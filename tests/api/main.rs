@@ -12,6 +12,7 @@ mod http_edges;
 mod ledger;
 mod ledger_balances;
 mod ledger_check;
+mod mpesa_settle;
 mod operations;
 mod pin_security;
 mod prerequisites;

@@ -1,0 +1,75 @@
+//! Settings of STK results: who may post Daraja's callbacks, and when the
+//! reconciliation worker asks Daraja about a push whose callback is late.
+
+use std::time::Duration;
+
+use super::Checker;
+
+/// Settings of STK callbacks and reconciliation.
+#[derive(Debug, Clone)]
+pub struct StkSettings {
+    /// Source networks allowed to post STK callbacks; empty allows any.
+    /// Daraja signs nothing, so this (with the path token) is the only
+    /// check of who is talking (protocols.md 3.8).
+    pub allowed_sources: Vec<ipnet::IpNet>,
+    /// How long after the push a pending request is first queried. Daraja's
+    /// prompt lives about a minute and it throttles earlier queries.
+    pub query_after: Duration,
+    /// Longest wait between two queries of one request (the back-off's cap).
+    pub query_backoff_max: Duration,
+    /// After this long without an answer a pending request becomes `unknown`.
+    pub settle_deadline: Duration,
+    /// How often the reconciliation worker looks for due requests.
+    pub reconcile_every: Duration,
+    /// Requests one reconciliation pass claims at most.
+    pub reconcile_batch: u32,
+}
+
+/// A minute and a half: the prompt has expired by then, so a query gives a
+/// final answer unless the payer is still typing their PIN.
+pub const DEFAULT_QUERY_AFTER: Duration = Duration::from_secs(90);
+/// Half an hour: Daraja's spike arrest punishes fast polling.
+pub const DEFAULT_QUERY_BACKOFF_MAX: Duration = Duration::from_secs(1800);
+/// A day: long enough for Daraja outages, short enough that an official
+/// looks at it while the member still remembers paying.
+pub const DEFAULT_SETTLE_DEADLINE: Duration = Duration::from_secs(86_400);
+pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(5);
+pub const DEFAULT_RECONCILE_BATCH: u32 = 50;
+
+pub(super) fn stk_settings(c: &mut Checker<'_>) -> StkSettings {
+    let allowed_sources = c.networks("MPESA_CALLBACK_ALLOWED_SOURCES");
+    let query_after = c.seconds("MPESA_QUERY_AFTER_SECS", DEFAULT_QUERY_AFTER, 3600);
+    let query_backoff_max = c.seconds(
+        "MPESA_QUERY_BACKOFF_MAX_SECS",
+        DEFAULT_QUERY_BACKOFF_MAX,
+        86_400,
+    );
+    let settle_deadline = c.seconds(
+        "MPESA_SETTLE_DEADLINE_SECS",
+        DEFAULT_SETTLE_DEADLINE,
+        30 * 86_400,
+    );
+    if settle_deadline <= query_after {
+        c.fail(
+            "MPESA_SETTLE_DEADLINE_SECS",
+            "must be longer than MPESA_QUERY_AFTER_SECS",
+        );
+    }
+    let reconcile_every = c.seconds("MPESA_RECONCILE_EVERY_SECS", DEFAULT_RECONCILE_EVERY, 600);
+    let reconcile_batch = c.parsed(
+        "MPESA_RECONCILE_BATCH",
+        DEFAULT_RECONCILE_BATCH,
+        "a whole number",
+    );
+    if !(1..=1000).contains(&reconcile_batch) {
+        c.fail("MPESA_RECONCILE_BATCH", "must be between 1 and 1000");
+    }
+    StkSettings {
+        allowed_sources,
+        query_after,
+        query_backoff_max,
+        settle_deadline,
+        reconcile_every,
+        reconcile_batch,
+    }
+}

@@ -1,0 +1,305 @@
+//! Success callbacks: booked once with every effect, whatever the copies.
+
+use chrono::Utc;
+
+use super::*;
+
+#[tokio::test]
+async fn a_success_callback_books_once_with_receipt_sms_audit_event_and_registry() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    let id = pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        1000,
+        Some("ws_CO_1"),
+        Utc::now(),
+    )
+    .await;
+
+    post_callback(&app, &success("ws_CO_1", "NLJ7RT61SV", 1000.0, DAN_DARAJA)).await;
+
+    assert_eq!(balance(&pool, chama, dan).await.savings, 1000);
+    let (status, by, code, flag) = request_state(&pool, id).await;
+    assert_eq!(
+        (status.as_str(), by.as_deref(), code.as_deref(), flag),
+        ("succeeded", Some("callback"), Some("0"), None)
+    );
+    let (template, message) = sms_for(&pool, "stk-receipt:ws_CO_1").await.unwrap();
+    assert_eq!(template, "sms-receipt");
+    assert!(
+        message.contains("NLJ7RT61SV") && message.contains("KES 1,000"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Your balance is now KES 1,000"),
+        "{message}"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from audit_logs where action = 'mpesa.stk.booked'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&pool, "select count(*) from app_events where kind = 'contribution.received' and dedupe_key = 'stk:ws_CO_1'").await,
+        1
+    );
+    assert_eq!(
+        count(&pool, "select count(*) from mpesa_receipts where receipt = 'NLJ7RT61SV' and source = 'stk' and amount = 1000").await,
+        1
+    );
+    assert_eq!(
+        count(&pool, "select count(*) from mpesa_stk_requests r join mpesa_receipts m on m.journal_entry_id = r.journal_entry_id where r.mpesa_receipt = 'NLJ7RT61SV'").await,
+        1
+    );
+    assert_eq!(stored_outcomes(&pool).await, ["booked"]);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(
+            r#"pesachama_mpesa_stk_results_total{via="callback",outcome="booked",result_code="0"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pesachama_mpesa_stk_callback_delay_seconds_bucket"),
+        "{metrics}"
+    );
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_callback_books_nothing_more_and_is_still_accepted() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        500,
+        Some("ws_CO_2"),
+        Utc::now(),
+    )
+    .await;
+    let body = success("ws_CO_2", "NLJ7RT61SW", 500.0, DAN_DARAJA);
+
+    post_callback(&app, &body).await;
+    post_callback(&app, &body).await;
+
+    assert_eq!(balance(&pool, chama, dan).await.savings, 500);
+    assert_eq!(
+        count(&pool, "select count(*) from journal_entries").await,
+        1
+    );
+    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 1);
+    assert_eq!(count(&pool, "select count(*) from app_events").await, 1);
+    assert_eq!(stored_outcomes(&pool).await, ["booked", "duplicate"]);
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn twelve_concurrent_copies_of_one_callback_book_exactly_once() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        750,
+        Some("ws_CO_3"),
+        Utc::now(),
+    )
+    .await;
+    let body = success("ws_CO_3", "NLJ7RT61SX", 750.0, DAN_DARAJA).to_string();
+    let url = app.url(&callback_path(&app));
+
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (client, url, body) = (app.client.clone(), url.clone(), body.clone());
+        copies.spawn(async move {
+            let response = client.post(url).body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        });
+    }
+    for (status, answer) in copies.join_all().await {
+        assert_eq!(status, 200, "{answer}");
+        assert_accepted(&answer);
+    }
+
+    assert_eq!(balance(&pool, chama, dan).await.savings, 750);
+    assert_eq!(
+        count(&pool, "select count(*) from journal_entries").await,
+        1
+    );
+    assert_eq!(count(&pool, "select count(*) from mpesa_receipts").await, 1);
+    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 1);
+    let outcomes = stored_outcomes(&pool).await;
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "booked").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "duplicate").count(),
+        11,
+        "{outcomes:?}"
+    );
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_different_amount_and_phone_are_booked_as_received_and_flagged() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    let id = pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        1000,
+        Some("ws_CO_4"),
+        Utc::now(),
+    )
+    .await;
+
+    post_callback(
+        &app,
+        &success("ws_CO_4", "NLJ7RT61SY", 900.0, 254_722_000_999),
+    )
+    .await;
+
+    assert_eq!(balance(&pool, chama, dan).await.savings, 900);
+    let (status, _, _, flag) = request_state(&pool, id).await;
+    assert_eq!(status, "succeeded");
+    assert_eq!(
+        flag.as_deref(),
+        Some("amount 900 != 1000; paid from another phone")
+    );
+    let (paid_amount, paid_phone): (Option<i64>, Option<String>) =
+        sqlx::query_as("select paid_amount, paid_phone from mpesa_stk_requests where id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (paid_amount, paid_phone.as_deref()),
+        (Some(900), Some("+254722000999"))
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from mpesa_receipts where amount = 900"
+        )
+        .await,
+        1
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"pesachama_mpesa_stk_flags_total{reason="amount"}"#),
+        "{metrics}"
+    );
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn each_purpose_is_credited_to_its_account() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    for (n, purpose) in ["fine", "loan_repayment", "welfare"]
+        .into_iter()
+        .enumerate()
+    {
+        let checkout = format!("ws_CO_P{n}");
+        pending_request(&pool, chama, dan, purpose, 100, Some(&checkout), Utc::now()).await;
+        post_callback(
+            &app,
+            &success(&checkout, &format!("NLJ7RT6P{n}A"), 100.0, DAN_DARAJA),
+        )
+        .await;
+    }
+
+    let credited: Vec<(i32, i64)> = sqlx::query_as(
+        "select a.code, sum(l.amount)::bigint from journal_lines l
+           join ledger_accounts a on a.id = l.account_id
+          group by a.code order by a.code",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        credited,
+        [(1000, 300), (1100, -100), (3100, -100), (4010, -100)]
+    );
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_receipt_booked_by_another_road_is_a_duplicate_and_nothing_is_written() {
+    let app = app().await;
+    let (pool, chama, dan) = umoja(&app, "en").await;
+    let first = pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        300,
+        Some("ws_CO_5"),
+        Utc::now(),
+    )
+    .await;
+    let second = pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        300,
+        Some("ws_CO_6"),
+        Utc::now(),
+    )
+    .await;
+
+    post_callback(&app, &success("ws_CO_5", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;
+    post_callback(&app, &success("ws_CO_6", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;
+
+    assert_eq!(request_state(&pool, first).await.0, "succeeded");
+    assert_eq!(request_state(&pool, second).await.0, "pending");
+    assert_eq!(balance(&pool, chama, dan).await.savings, 300);
+    assert_eq!(stored_outcomes(&pool).await, ["booked", "duplicate"]);
+    app.database.assert_ledger_consistent().await;
+}
+
+#[tokio::test]
+async fn a_callback_for_an_unknown_request_is_stored_unmatched_and_answered() {
+    let app = app().await;
+    let (pool, _, _) = umoja(&app, "en").await;
+
+    post_callback(
+        &app,
+        &success("ws_CO_nobody", "NLJ7RT6100", 100.0, DAN_DARAJA),
+    )
+    .await;
+
+    let (matched, outcome, code): (bool, String, Option<String>) = sqlx::query_as(
+        "select matched, outcome, result_code from mpesa_stk_callbacks
+          where checkout_request_id = 'ws_CO_nobody'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (matched, outcome.as_str(), code.as_deref()),
+        (false, "unknown", Some("0"))
+    );
+    assert_eq!(
+        count(&pool, "select count(*) from journal_entries").await,
+        0
+    );
+    assert_eq!(count(&pool, "select count(*) from mpesa_receipts").await, 0);
+    app.database.assert_ledger_consistent().await;
+}

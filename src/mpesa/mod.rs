@@ -6,10 +6,13 @@
 //!   validates pushes as Daraja does, settles them with a chosen outcome, and
 //!   writes the callback Daraja would post.
 //!
-//! [`client_for`] picks one from the configured [`Providers`].
+//! [`client_for`] picks one from the configured [`Providers`]. What is done
+//! with the results:
+//!
 //! - `callback`: Daraja's STK callback route.
 //! - `settle`: an STK request booked or failed once, by callback or query.
 //! - `reconcile`: the worker that queries requests whose callback is late.
+//!
 //! Daraja's JSON lives in `wire.rs`, shared by both clients.
 
 mod auth;

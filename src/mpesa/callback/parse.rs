@@ -143,7 +143,7 @@ fn payment(metadata: Option<&Metadata>) -> Result<Payment, String> {
         _ => return Err("MpesaReceiptNumber is missing or not a receipt".into()),
     };
     let amount = match item("Amount").and_then(Value::as_f64) {
-        Some(a) if a >= 1.0 && a <= MAX_AMOUNT && a.fract() == 0.0 => a as i64,
+        Some(a) if (1.0..=MAX_AMOUNT).contains(&a) && a.fract() == 0.0 => a as i64,
         _ => return Err("Amount is missing or not a whole number of shillings".into()),
     };
     let paid_at = item("TransactionDate").and_then(transaction_date);

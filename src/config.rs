@@ -705,27 +705,7 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
         DEFAULT_RESUME_WINDOW,
         3600,
     );
-    let mut allowed_sources = Vec::new();
-    for cidr in c
-        .value("PESACHAMA_USSD_ALLOWED_SOURCES")
-        .unwrap_or("")
-        .split(',')
-    {
-        let cidr = cidr.trim();
-        if cidr.is_empty() {
-            continue;
-        }
-        match cidr
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        {
-            Ok(net) => allowed_sources.push(canonical_net(net)),
-            Err(_) => c.fail(
-                "PESACHAMA_USSD_ALLOWED_SOURCES",
-                format!("`{cidr}` is not an address or CIDR"),
-            ),
-        }
-    }
+    let allowed_sources = c.networks("PESACHAMA_USSD_ALLOWED_SOURCES");
     let callback_token = c
         .value("PESACHAMA_USSD_CALLBACK_TOKEN")
         .map(|t| SecretString::from(t.to_owned()));

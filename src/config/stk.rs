@@ -73,3 +73,58 @@ pub(super) fn stk_settings(c: &mut Checker<'_>) -> StkSettings {
         reconcile_batch,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigError, RawSettings, Settings};
+
+    fn raw(extra: &[(&str, &str)]) -> RawSettings {
+        [
+            ("DATABASE_URL", "postgres://app@db/pesachama"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("PESACHAMA_PIN_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn defaults_query_after_ninety_seconds_and_close_after_a_day() {
+        let stk = Settings::parse_for_fakes(&raw(&[])).unwrap().stk;
+        assert_eq!(stk.query_after.as_secs(), 90);
+        assert_eq!(stk.settle_deadline.as_secs(), 86_400);
+        assert!(stk.allowed_sources.is_empty());
+    }
+
+    #[test]
+    fn sources_parse_and_bad_values_are_each_reported() {
+        let stk = Settings::parse_for_fakes(&raw(&[(
+            "MPESA_CALLBACK_ALLOWED_SOURCES",
+            "196.201.214.200, 196.201.212.0/24",
+        )]))
+        .unwrap()
+        .stk;
+        assert_eq!(stk.allowed_sources.len(), 2);
+
+        let bad = raw(&[
+            ("MPESA_CALLBACK_ALLOWED_SOURCES", "safaricom"),
+            ("MPESA_QUERY_AFTER_SECS", "600"),
+            ("MPESA_SETTLE_DEADLINE_SECS", "300"),
+            ("MPESA_RECONCILE_BATCH", "0"),
+        ]);
+        let Err(ConfigError::Invalid(problems)) = Settings::parse_for_fakes(&bad) else {
+            panic!("bad settings parsed");
+        };
+        let variables: Vec<_> = problems.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            variables,
+            [
+                "MPESA_CALLBACK_ALLOWED_SOURCES",
+                "MPESA_SETTLE_DEADLINE_SECS",
+                "MPESA_RECONCILE_BATCH"
+            ]
+        );
+    }
+}

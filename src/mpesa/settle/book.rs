@@ -190,7 +190,7 @@ async fn post(
 
 /// Claims `receipt` in the registry; a receipt booked meanwhile by another
 /// road is [`SettleError::ReceiptTaken`].
-async fn register_receipt(
+pub(super) async fn register_receipt(
     conn: &mut PgConnection,
     request: &Request,
     receipt: &str,

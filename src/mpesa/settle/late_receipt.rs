@@ -12,9 +12,9 @@
 
 use sqlx::PgConnection;
 
+use super::book;
 use super::request::{self, Request};
 use super::{Payment, SettleError};
-use crate::db::is_violation;
 use crate::telemetry::MPESA_STK_FLAGS;
 
 /// Applies what a late success result adds to a closed `request`.
@@ -52,23 +52,10 @@ async fn attach_receipt(
     let booked = request.amount;
     let paid = payment.amount.unwrap_or(booked);
     let flag = (paid != booked).then(|| format!("query booked {booked}, callback says {paid}"));
-    let inserted = sqlx::query!(
-        r#"insert into mpesa_receipts (receipt, source, chama_id, amount, journal_entry_id)
-           values ($1, 'stk', $2, $3, $4)"#,
-        receipt,
-        request.chama_id,
-        booked,
-        entry_id
-    )
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(e) if is_violation(&e, "mpesa_receipts_pkey") => {
-            return Err(SettleError::ReceiptTaken);
-        }
-        Err(e) => return Err(e.into()),
+    if flag.is_some() {
+        metrics::counter!(MPESA_STK_FLAGS, "reason" => "amount").increment(1);
     }
+    book::register_receipt(conn, request, receipt, booked, entry_id).await?;
     sqlx::query!(
         r#"update mpesa_stk_requests set mpesa_receipt = $2, flag = $3 where id = $1"#,
         request.id,

@@ -37,37 +37,24 @@ async fn a_success_callback_books_once_with_receipt_sms_audit_event_and_registry
         message.contains("Your balance is now KES 1,000"),
         "{message}"
     );
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from audit_logs where action = 'mpesa.stk.booked'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(&pool, "select count(*) from app_events where kind = 'contribution.received' and dedupe_key = 'stk:ws_CO_1'").await,
-        1
-    );
-    assert_eq!(
-        count(&pool, "select count(*) from mpesa_receipts where receipt = 'NLJ7RT61SV' and source = 'stk' and amount = 1000").await,
-        1
-    );
-    assert_eq!(
-        count(&pool, "select count(*) from mpesa_stk_requests r join mpesa_receipts m on m.journal_entry_id = r.journal_entry_id where r.mpesa_receipt = 'NLJ7RT61SV'").await,
-        1
-    );
+    assert_count(
+        &pool,
+        "select count(*) from audit_logs where action = 'mpesa.stk.booked'",
+        1,
+    )
+    .await;
+    assert_count(&pool, "select count(*) from app_events where kind = 'contribution.received' and dedupe_key = 'stk:ws_CO_1'", 1).await;
+    assert_count(&pool, "select count(*) from mpesa_receipts where receipt = 'NLJ7RT61SV' and source = 'stk' and amount = 1000", 1).await;
+    assert_count(&pool, "select count(*) from mpesa_stk_requests r join mpesa_receipts m on m.journal_entry_id = r.journal_entry_id where r.mpesa_receipt = 'NLJ7RT61SV'", 1).await;
     assert_eq!(stored_outcomes(&pool).await, ["booked"]);
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(
-            r#"pesachama_mpesa_stk_results_total{via="callback",outcome="booked",result_code="0"}"#
-        ),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_stk_results_total{via="callback",outcome="booked",result_code="0"}"#,
     );
-    assert!(
-        metrics.contains("pesachama_mpesa_stk_callback_delay_seconds_bucket"),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        "pesachama_mpesa_stk_callback_delay_seconds_bucket",
     );
     app.database.assert_ledger_consistent().await;
 }
@@ -92,12 +79,9 @@ async fn a_duplicate_callback_books_nothing_more_and_is_still_accepted() {
     post_callback(&app, &body).await;
 
     assert_eq!(balance(&pool, chama, dan).await.savings, 500);
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        1
-    );
-    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 1);
-    assert_eq!(count(&pool, "select count(*) from app_events").await, 1);
+    assert_count(&pool, "select count(*) from journal_entries", 1).await;
+    assert_count(&pool, "select count(*) from sms_outbox", 1).await;
+    assert_count(&pool, "select count(*) from app_events", 1).await;
     assert_eq!(stored_outcomes(&pool).await, ["booked", "duplicate"]);
     app.database.assert_ledger_consistent().await;
 }
@@ -133,12 +117,9 @@ async fn twelve_concurrent_copies_of_one_callback_book_exactly_once() {
     }
 
     assert_eq!(balance(&pool, chama, dan).await.savings, 750);
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        1
-    );
-    assert_eq!(count(&pool, "select count(*) from mpesa_receipts").await, 1);
-    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 1);
+    assert_count(&pool, "select count(*) from journal_entries", 1).await;
+    assert_count(&pool, "select count(*) from mpesa_receipts", 1).await;
+    assert_count(&pool, "select count(*) from sms_outbox", 1).await;
     let outcomes = stored_outcomes(&pool).await;
     assert_eq!(
         outcomes.iter().filter(|o| *o == "booked").count(),
@@ -191,18 +172,16 @@ async fn a_different_amount_and_phone_are_booked_as_received_and_flagged() {
         (paid_amount, paid_phone.as_deref()),
         (Some(900), Some("+254722000999"))
     );
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from mpesa_receipts where amount = 900"
-        )
-        .await,
-        1
-    );
+    assert_count(
+        &pool,
+        "select count(*) from mpesa_receipts where amount = 900",
+        1,
+    )
+    .await;
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"pesachama_mpesa_stk_flags_total{reason="amount"}"#),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_stk_flags_total{reason="amount"}"#,
     );
     app.database.assert_ledger_consistent().await;
 }
@@ -296,10 +275,7 @@ async fn a_callback_for_an_unknown_request_is_stored_unmatched_and_answered() {
         (matched, outcome.as_str(), code.as_deref()),
         (false, "unknown", Some("0"))
     );
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
-    assert_eq!(count(&pool, "select count(*) from mpesa_receipts").await, 0);
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
+    assert_count(&pool, "select count(*) from mpesa_receipts", 0).await;
     app.database.assert_ledger_consistent().await;
 }

@@ -78,26 +78,19 @@ async fn each_code_in(lang: &str) {
         assert!(message.contains(words), "{code}: {message}");
         assert!(message.contains("KES 1,000"), "{message}");
     }
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from app_events where kind = 'payment.failed'"
-        )
-        .await,
-        CASES.len() as i64
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from audit_logs where action = 'mpesa.stk.failed'"
-        )
-        .await,
-        CASES.len() as i64
-    );
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
+    assert_count(
+        &pool,
+        "select count(*) from app_events where kind = 'payment.failed'",
+        CASES.len() as i64,
+    )
+    .await;
+    assert_count(
+        &pool,
+        "select count(*) from audit_logs where action = 'mpesa.stk.failed'",
+        CASES.len() as i64,
+    )
+    .await;
     assert!(stored_outcomes(&pool).await.iter().all(|o| o == "failed"));
     app.database.assert_ledger_consistent().await;
 }
@@ -140,10 +133,7 @@ async fn a_success_after_a_failure_books_nothing_and_flags_the_request() {
         flag.as_deref(),
         Some("paid per callback after it was marked failed")
     );
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
     assert_eq!(stored_outcomes(&pool).await, ["failed", "duplicate"]);
     app.database.assert_ledger_consistent().await;
 }

@@ -32,18 +32,12 @@ async fn a_wrong_token_is_404_counted_and_changes_nothing() {
     assert_eq!(status, 404);
 
     assert_eq!(request_state(&pool, id).await.0, "pending");
-    assert_eq!(
-        count(&pool, "select count(*) from mpesa_stk_callbacks").await,
-        0
-    );
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
+    assert_count(&pool, "select count(*) from mpesa_stk_callbacks", 0).await;
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"pesachama_mpesa_callback_refused_total{reason="token"}"#),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_callback_refused_total{reason="token"}"#,
     );
 }
 
@@ -74,10 +68,7 @@ async fn a_source_outside_the_allow_list_is_refused() {
 
     assert_eq!(status, 403);
     assert_eq!(request_state(&pool, id).await.0, "pending");
-    assert_eq!(
-        count(&pool, "select count(*) from mpesa_stk_callbacks").await,
-        0
-    );
+    assert_count(&pool, "select count(*) from mpesa_stk_callbacks", 0).await;
 }
 
 #[tokio::test]
@@ -136,27 +127,22 @@ async fn malformed_bodies_are_stored_answered_and_change_nothing() {
     }
 
     assert_eq!(request_state(&pool, id).await.0, "pending");
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
-    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 0);
-    assert_eq!(count(&pool, "select count(*) from app_events").await, 0);
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
+    assert_count(&pool, "select count(*) from sms_outbox", 0).await;
+    assert_count(&pool, "select count(*) from app_events", 0).await;
     let outcomes = stored_outcomes(&pool).await;
     assert_eq!(outcomes.len(), sent);
     assert!(outcomes.iter().all(|o| o == "malformed"), "{outcomes:?}");
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from mpesa_stk_callbacks where matched"
-        )
-        .await,
-        0
-    );
+    assert_count(
+        &pool,
+        "select count(*) from mpesa_stk_callbacks where matched",
+        0,
+    )
+    .await;
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"pesachama_mpesa_callback_refused_total{reason="malformed"}"#),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_callback_refused_total{reason="malformed"}"#,
     );
     app.database.assert_ledger_consistent().await;
 }

@@ -135,6 +135,16 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// Asserts that `sql` (a bigint query) answers `expected`.
+async fn assert_count(pool: &PgPool, sql: &str, expected: i64) {
+    assert_eq!(count(pool, sql).await, expected, "{sql}");
+}
+
+/// Asserts that the metrics text has `needle` (a name with its labels).
+fn assert_metric(metrics: &str, needle: &str) {
+    assert!(metrics.contains(needle), "no {needle} in\n{metrics}");
+}
+
 /// The request's `(status, settled_by, result_code, flag)`.
 async fn request_state(
     pool: &PgPool,

@@ -74,11 +74,8 @@ async fn a_lost_callback_is_settled_by_query_and_the_late_callback_books_nothing
     post_callback(&app, &late).await;
 
     assert_eq!(balance(&pool, chama, dan).await.savings, 1000);
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        1
-    );
-    assert_eq!(count(&pool, "select count(*) from sms_outbox").await, 1);
+    assert_count(&pool, "select count(*) from journal_entries", 1).await;
+    assert_count(&pool, "select count(*) from sms_outbox", 1).await;
     let (receipt, flag): (Option<String>, Option<String>) =
         sqlx::query_as("select mpesa_receipt, flag from mpesa_stk_requests where id = $1")
             .bind(id)
@@ -87,7 +84,7 @@ async fn a_lost_callback_is_settled_by_query_and_the_late_callback_books_nothing
             .unwrap();
     assert!(receipt.is_some());
     assert_eq!(flag, None);
-    assert_eq!(count(&pool, "select count(*) from mpesa_receipts").await, 1);
+    assert_count(&pool, "select count(*) from mpesa_receipts", 1).await;
     assert_eq!(stored_outcomes(&pool).await, ["duplicate"]);
     app.database.assert_ledger_consistent().await;
 }
@@ -121,18 +118,13 @@ async fn a_query_answer_after_the_callback_settled_it_is_a_duplicate() {
         (status.as_str(), by.as_deref()),
         ("succeeded", Some("callback"))
     );
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        1
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "select query_attempts::bigint from mpesa_stk_requests"
-        )
-        .await,
-        0
-    );
+    assert_count(&pool, "select count(*) from journal_entries", 1).await;
+    assert_count(
+        &pool,
+        "select query_attempts::bigint from mpesa_stk_requests",
+        0,
+    )
+    .await;
     app.database.assert_ledger_consistent().await;
 }
 
@@ -157,10 +149,7 @@ async fn a_failure_found_by_query_fails_the_request_and_tells_the_member() {
         .await
         .unwrap();
     assert!(message.contains("huna pesa za kutosha"), "{message}");
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
     app.database.assert_ledger_consistent().await;
 }
 
@@ -187,18 +176,16 @@ async fn still_processing_is_asked_again_later_with_backoff() {
 
     // Not due yet: a second pass leaves it alone.
     reconcile::pass(&app.state).await.unwrap();
-    assert_eq!(
-        count(
-            &pool,
-            "select query_attempts::bigint from mpesa_stk_requests"
-        )
-        .await,
-        1
-    );
+    assert_count(
+        &pool,
+        "select query_attempts::bigint from mpesa_stk_requests",
+        1,
+    )
+    .await;
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"pesachama_mpesa_reconciliations_total{result="still_processing"}"#),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_reconciliations_total{result="still_processing"}"#,
     );
 }
 
@@ -211,14 +198,12 @@ async fn a_fresh_push_is_not_queried_before_its_prompt_expires() {
     reconcile::pass(&app.state).await.unwrap();
 
     assert_eq!(request_state(&pool, id).await.0, "pending");
-    assert_eq!(
-        count(
-            &pool,
-            "select query_attempts::bigint from mpesa_stk_requests"
-        )
-        .await,
-        0
-    );
+    assert_count(
+        &pool,
+        "select query_attempts::bigint from mpesa_stk_requests",
+        0,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -259,14 +244,12 @@ async fn past_the_deadline_requests_become_unknown_and_are_listed() {
         );
     }
     assert_eq!(request_state(&pool, young_silent).await.0, "pending");
-    assert_eq!(
-        count(
-            &pool,
-            "select count(*) from audit_logs where action = 'mpesa.stk.unknown'"
-        )
-        .await,
-        2
-    );
+    assert_count(
+        &pool,
+        "select count(*) from audit_logs where action = 'mpesa.stk.unknown'",
+        2,
+    )
+    .await;
     let mut conn = pool.acquire().await.unwrap();
     let listed = reconcile::pending::list(&mut conn).await.unwrap();
     let statuses: Vec<_> = listed.iter().map(|r| r.status.as_str()).collect();
@@ -282,15 +265,12 @@ async fn past_the_deadline_requests_become_unknown_and_are_listed() {
     );
     assert!(!text.contains("711000004"), "phones are masked: {text}");
     let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"pesachama_mpesa_reconciliations_total{result="deadline"}"#),
-        "{metrics}"
+    assert_metric(
+        &metrics,
+        r#"pesachama_mpesa_reconciliations_total{result="deadline"}"#,
     );
-    assert!(metrics.contains("pesachama_mpesa_stk_pending"), "{metrics}");
-    assert_eq!(
-        count(&pool, "select count(*) from journal_entries").await,
-        0
-    );
+    assert_metric(&metrics, "pesachama_mpesa_stk_pending");
+    assert_count(&pool, "select count(*) from journal_entries", 0).await;
 }
 
 #[tokio::test]

@@ -300,3 +300,46 @@ async fn a_late_success_callback_settles_an_unknown_request() {
     assert_eq!(balance(&pool, chama, dan).await.savings, 700);
     app.database.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn the_pending_command_lists_waiting_unknown_and_flagged_requests_masked() {
+    let db = crate::helpers::TestDb::new().await;
+    let pool = db.pool().await;
+    let (chama, dan) = seed::dan(&pool).await;
+    pending_request(
+        &pool,
+        chama,
+        dan,
+        "fine",
+        250,
+        Some("ws_CO_L1"),
+        Utc::now() - TimeDelta::minutes(5),
+    )
+    .await;
+    pending_request(
+        &pool,
+        chama,
+        dan,
+        "contribution",
+        1000,
+        None,
+        Utc::now() - TimeDelta::hours(3),
+    )
+    .await;
+
+    let output = crate::cli::pesachama(Some(&db.url), &["mpesa", "pending"]);
+
+    assert!(output.status.success(), "{output:?}");
+    let text = crate::cli::stdout(&output);
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[1].contains("3h") && lines[1].contains("(none)") && lines[1].contains("1000"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("5m") && lines[2].contains("ws_CO_L1") && lines[2].contains("fine"),
+        "{text}"
+    );
+    assert!(!text.contains("711000004"), "phones are masked: {text}");
+}

@@ -1,11 +1,13 @@
 //! Daraja's STK callback: protection, strict reading, and settling through
 //! [`crate::mpesa::settle`].
 //!
-//! - `parse`: the callback JSON, read strictly.
+//! - `parse`: the callback JSON, read strictly (`parse_tests`).
 //! - `receive`: the route: source and token checks, settle, store, answer.
 //! - `store`: every callback kept with its outcome.
 
 mod parse;
+#[cfg(test)]
+mod parse_tests;
 mod receive;
 mod store;
 

@@ -4,6 +4,7 @@
 //! with the ledger check.
 
 mod callbacks;
+mod deadline;
 mod failures;
 mod hostile;
 mod reconcile;

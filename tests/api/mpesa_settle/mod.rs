@@ -7,6 +7,7 @@ mod callbacks;
 mod deadline;
 mod failures;
 mod hostile;
+mod race;
 mod reconcile;
 
 use chrono::{DateTime, Utc};

@@ -8,16 +8,7 @@ use super::*;
 async fn a_success_callback_books_once_with_receipt_sms_audit_event_and_registry() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        1000,
-        Some("ws_CO_1"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 1000, "ws_CO_1").await;
 
     post_callback(&app, &success("ws_CO_1", "NLJ7RT61SV", 1000.0, DAN_DARAJA)).await;
 
@@ -47,15 +38,12 @@ async fn a_success_callback_books_once_with_receipt_sms_audit_event_and_registry
     assert_count(&pool, "select count(*) from mpesa_receipts where receipt = 'NLJ7RT61SV' and source = 'stk' and amount = 1000", 1).await;
     assert_count(&pool, "select count(*) from mpesa_stk_requests r join mpesa_receipts m on m.journal_entry_id = r.journal_entry_id where r.mpesa_receipt = 'NLJ7RT61SV'", 1).await;
     assert_eq!(stored_outcomes(&pool).await, ["booked"]);
-    let metrics = app.metrics().await;
     assert_metric(
-        &metrics,
+        &app,
         r#"pesachama_mpesa_stk_results_total{via="callback",outcome="booked",result_code="0"}"#,
-    );
-    assert_metric(
-        &metrics,
-        "pesachama_mpesa_stk_callback_delay_seconds_bucket",
-    );
+    )
+    .await;
+    assert_metric(&app, "pesachama_mpesa_stk_callback_delay_seconds_bucket").await;
     app.database.assert_ledger_consistent().await;
 }
 
@@ -63,16 +51,7 @@ async fn a_success_callback_books_once_with_receipt_sms_audit_event_and_registry
 async fn a_duplicate_callback_books_nothing_more_and_is_still_accepted() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        500,
-        Some("ws_CO_2"),
-        Utc::now(),
-    )
-    .await;
+    contribution(&pool, chama, dan, 500, "ws_CO_2").await;
     let body = success("ws_CO_2", "NLJ7RT61SW", 500.0, DAN_DARAJA);
 
     post_callback(&app, &body).await;
@@ -90,16 +69,7 @@ async fn a_duplicate_callback_books_nothing_more_and_is_still_accepted() {
 async fn twelve_concurrent_copies_of_one_callback_book_exactly_once() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        750,
-        Some("ws_CO_3"),
-        Utc::now(),
-    )
-    .await;
+    contribution(&pool, chama, dan, 750, "ws_CO_3").await;
     let body = success("ws_CO_3", "NLJ7RT61SX", 750.0, DAN_DARAJA).to_string();
     let url = app.url(&callback_path(&app));
 
@@ -138,16 +108,7 @@ async fn twelve_concurrent_copies_of_one_callback_book_exactly_once() {
 async fn a_different_amount_and_phone_are_booked_as_received_and_flagged() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        1000,
-        Some("ws_CO_4"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 1000, "ws_CO_4").await;
 
     post_callback(
         &app,
@@ -178,11 +139,7 @@ async fn a_different_amount_and_phone_are_booked_as_received_and_flagged() {
         1,
     )
     .await;
-    let metrics = app.metrics().await;
-    assert_metric(
-        &metrics,
-        r#"pesachama_mpesa_stk_flags_total{reason="amount"}"#,
-    );
+    assert_metric(&app, r#"pesachama_mpesa_stk_flags_total{reason="amount"}"#).await;
     app.database.assert_ledger_consistent().await;
 }
 
@@ -222,26 +179,8 @@ async fn each_purpose_is_credited_to_its_account() {
 async fn a_receipt_booked_by_another_road_is_a_duplicate_and_nothing_is_written() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let first = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        300,
-        Some("ws_CO_5"),
-        Utc::now(),
-    )
-    .await;
-    let second = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        300,
-        Some("ws_CO_6"),
-        Utc::now(),
-    )
-    .await;
+    let first = contribution(&pool, chama, dan, 300, "ws_CO_5").await;
+    let second = contribution(&pool, chama, dan, 300, "ws_CO_6").await;
 
     post_callback(&app, &success("ws_CO_5", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;
     post_callback(&app, &success("ws_CO_6", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;

@@ -67,12 +67,12 @@ async fn past_the_deadline_requests_become_unknown_and_are_listed() {
         "{text}"
     );
     assert!(!text.contains("711000004"), "phones are masked: {text}");
-    let metrics = app.metrics().await;
     assert_metric(
-        &metrics,
+        &app,
         r#"pesachama_mpesa_reconciliations_total{result="deadline"}"#,
-    );
-    assert_metric(&metrics, "pesachama_mpesa_stk_pending");
+    )
+    .await;
+    assert_metric(&app, "pesachama_mpesa_stk_pending").await;
     assert_count(&pool, "select count(*) from journal_entries", 0).await;
 }
 

@@ -1,7 +1,6 @@
 //! Failure callbacks: the request failed with Daraja's code, the member told
 //! why in their language, nothing booked.
 
-use chrono::Utc;
 use serde_json::json;
 
 use super::*;
@@ -50,16 +49,7 @@ async fn each_code_in(lang: &str) {
     let (pool, chama, dan) = umoja(&app, lang).await;
     for (n, (code, en, sw)) in CASES.into_iter().enumerate() {
         let checkout = format!("ws_CO_F{n}");
-        let id = pending_request(
-            &pool,
-            chama,
-            dan,
-            "contribution",
-            1000,
-            Some(&checkout),
-            Utc::now(),
-        )
-        .await;
+        let id = contribution(&pool, chama, dan, 1000, &checkout).await;
         // Daraja sends numbers as numbers, `SFC_IC0003` as a string.
         let result_code = code.parse::<i64>().map_or(json!(code), |n| json!(n));
         post_callback(&app, &failure(&checkout, result_code, "Daraja's own words")).await;
@@ -109,16 +99,7 @@ async fn each_failure_code_tells_a_swahili_member_in_swahili() {
 async fn a_success_after_a_failure_books_nothing_and_flags_the_request() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        400,
-        Some("ws_CO_FS"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 400, "ws_CO_FS").await;
 
     post_callback(
         &app,

@@ -1,7 +1,6 @@
 //! Callbacks that are not Daraja's: a wrong token or source is refused, a
 //! body we cannot read is stored and answered, and nothing else changes.
 
-use chrono::Utc;
 use serde_json::json;
 
 use super::*;
@@ -10,16 +9,7 @@ use super::*;
 async fn a_wrong_token_is_404_counted_and_changes_nothing() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        1000,
-        Some("ws_CO_H1"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 1000, "ws_CO_H1").await;
     let body = success("ws_CO_H1", "NLJ7RT6H10", 1000.0, DAN_DARAJA).to_string();
 
     for token in ["wrong-token-0123456789", "x", "%00"] {
@@ -34,11 +24,11 @@ async fn a_wrong_token_is_404_counted_and_changes_nothing() {
     assert_eq!(request_state(&pool, id).await.0, "pending");
     assert_count(&pool, "select count(*) from mpesa_stk_callbacks", 0).await;
     assert_count(&pool, "select count(*) from journal_entries", 0).await;
-    let metrics = app.metrics().await;
     assert_metric(
-        &metrics,
+        &app,
         r#"pesachama_mpesa_callback_refused_total{reason="token"}"#,
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -52,16 +42,7 @@ async fn a_source_outside_the_allow_list_is_refused() {
     })
     .await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        1000,
-        Some("ws_CO_H2"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 1000, "ws_CO_H2").await;
     let body = success("ws_CO_H2", "NLJ7RT6H20", 1000.0, DAN_DARAJA).to_string();
 
     let (status, _) = post_bytes(&app, &callback_path(&app), body.into_bytes()).await;
@@ -75,16 +56,7 @@ async fn a_source_outside_the_allow_list_is_refused() {
 async fn malformed_bodies_are_stored_answered_and_change_nothing() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let id = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        1000,
-        Some("ws_CO_H3"),
-        Utc::now(),
-    )
-    .await;
+    let id = contribution(&pool, chama, dan, 1000, "ws_CO_H3").await;
     let oversized = {
         let mut body = success("ws_CO_H3", "NLJ7RT6H30", 1000.0, DAN_DARAJA);
         body["padding"] = json!("x".repeat(20_000));
@@ -139,10 +111,10 @@ async fn malformed_bodies_are_stored_answered_and_change_nothing() {
         0,
     )
     .await;
-    let metrics = app.metrics().await;
     assert_metric(
-        &metrics,
+        &app,
         r#"pesachama_mpesa_callback_refused_total{reason="malformed"}"#,
-    );
+    )
+    .await;
     app.database.assert_ledger_consistent().await;
 }

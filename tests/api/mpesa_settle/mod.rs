@@ -73,6 +73,26 @@ async fn pending_request(
     .unwrap()
 }
 
+/// A contribution of `amount` pushed just now with `checkout`.
+async fn contribution(
+    pool: &PgPool,
+    chama: Uuid,
+    member: Uuid,
+    amount: i64,
+    checkout: &str,
+) -> Uuid {
+    pending_request(
+        pool,
+        chama,
+        member,
+        "contribution",
+        amount,
+        Some(checkout),
+        Utc::now(),
+    )
+    .await
+}
+
 /// Daraja's success callback.
 fn success(checkout: &str, receipt: &str, amount: f64, phone: u64) -> Value {
     json!({"Body": {"stkCallback": {
@@ -142,8 +162,9 @@ async fn assert_count(pool: &PgPool, sql: &str, expected: i64) {
     assert_eq!(count(pool, sql).await, expected, "{sql}");
 }
 
-/// Asserts that the metrics text has `needle` (a name with its labels).
-fn assert_metric(metrics: &str, needle: &str) {
+/// Asserts that the app's metrics have `needle` (a name with its labels).
+async fn assert_metric(app: &TestApp, needle: &str) {
+    let metrics = app.metrics().await;
     assert!(metrics.contains(needle), "no {needle} in\n{metrics}");
 }
 

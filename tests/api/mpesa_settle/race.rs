@@ -20,26 +20,8 @@ fn paid(receipt: &str) -> StkResult {
 async fn the_second_booking_of_a_receipt_in_flight_is_refused_and_rolled_back() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let first = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        500,
-        Some("ws_CO_R1"),
-        Utc::now(),
-    )
-    .await;
-    let second = pending_request(
-        &pool,
-        chama,
-        dan,
-        "contribution",
-        500,
-        Some("ws_CO_R2"),
-        Utc::now(),
-    )
-    .await;
+    let first = contribution(&pool, chama, dan, 500, "ws_CO_R1").await;
+    let second = contribution(&pool, chama, dan, 500, "ws_CO_R2").await;
     let texts = &app.state.sms_texts;
 
     let mut winner = pool.begin().await.unwrap();

@@ -182,11 +182,11 @@ async fn still_processing_is_asked_again_later_with_backoff() {
         1,
     )
     .await;
-    let metrics = app.metrics().await;
     assert_metric(
-        &metrics,
+        &app,
         r#"pesachama_mpesa_reconciliations_total{result="still_processing"}"#,
-    );
+    )
+    .await;
 }
 
 #[tokio::test]

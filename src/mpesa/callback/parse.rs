@@ -85,7 +85,7 @@ fn malformed(reason: impl Into<String>, checkout: Option<&str>) -> Malformed {
 /// Reads a callback body.
 pub fn parse(body: &[u8]) -> Result<Callback, Malformed> {
     let envelope: Envelope =
-        serde_json::from_slice(body).map_err(|e| malformed(e.to_string(), None))?;
+        serde_json::from_slice(body).map_err(|e| malformed(json_error(&e), None))?;
     let raw = envelope.body.stk_callback;
     let id = raw.checkout_request_id.as_str();
     let id_ok =
@@ -111,6 +111,17 @@ pub fn parse(body: &[u8]) -> Result<Callback, Malformed> {
         result_code: code,
         result,
     })
+}
+
+/// What kind of JSON error and where, without serde's quote of the
+/// offending value: that may be a phone number, and this reason is logged.
+fn json_error(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} JSON error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
 }
 
 fn result_code(value: &Value) -> Option<String> {

@@ -99,3 +99,15 @@ fn a_malformed_success_keeps_its_checkout_id_for_the_record() {
     let error = parse(body.to_string().as_bytes()).unwrap_err();
     assert_eq!(error.checkout_request_id.as_deref(), Some("ws_CO_1"));
 }
+
+#[test]
+fn the_reason_never_quotes_the_body() {
+    let body = json!({"Body": {"stkCallback": {"CheckoutRequestID": 254711000004u64}}});
+    let error = parse(body.to_string().as_bytes()).unwrap_err();
+    assert!(!error.reason.contains("711000004"), "{}", error.reason);
+    assert!(
+        error.reason.starts_with("Data JSON error"),
+        "{}",
+        error.reason
+    );
+}

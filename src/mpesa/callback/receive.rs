@@ -98,30 +98,39 @@ async fn store_malformed(
     .await
 }
 
-/// Settles and stores in one transaction; a receipt the registry already
-/// holds rolls that back and is stored as a duplicate.
+async fn settle_once(
+    app: &AppState,
+    conn: &mut sqlx::PgConnection,
+    callback: &Callback,
+) -> Result<Settlement, SettleError> {
+    settle::settle(
+        conn,
+        &app.sms_texts,
+        &callback.checkout_request_id,
+        &callback.result,
+        SettledBy::Callback,
+    )
+    .await
+}
+
+/// Settles and stores in one transaction. A receipt another transaction
+/// booked while this one ran rolls this one back; settling again then finds
+/// the receipt booked and closes the request without booking, so that a
+/// later query cannot book it either.
 async fn settle_and_store(
     app: &AppState,
     callback: &Callback,
     body: &[u8],
 ) -> Result<(), SettleError> {
     let mut tx = app.db.begin().await?;
-    let settled = settle::settle(
-        &mut tx,
-        &app.sms_texts,
-        &callback.checkout_request_id,
-        &callback.result,
-        SettledBy::Callback,
-    )
-    .await;
+    let settled = settle_once(app, &mut tx, callback).await;
     let settlement = match settled {
-        Ok(settlement) => settlement,
         Err(SettleError::ReceiptTaken) => {
             tx.rollback().await?;
             tx = app.db.begin().await?;
-            Settlement::Duplicate
+            settle_once(app, &mut tx, callback).await?
         }
-        Err(error) => return Err(error),
+        other => other?,
     };
     tracing::info!(
         outcome = settlement.as_str(),

@@ -46,7 +46,7 @@ async fn attach_receipt(
     receipt: &str,
     entry_id: uuid::Uuid,
 ) -> Result<(), SettleError> {
-    if request::receipt_booked(conn, receipt).await? {
+    if request::receipt_booked_by(conn, receipt).await?.is_some() {
         return Ok(());
     }
     let booked = request.amount;

@@ -12,6 +12,7 @@
 //! - `book`: a payment: journal entry, receipt, audit, SMS and app event.
 //! - `fail`: a refusal: status, audit, SMS with the reason, app event.
 //! - `late_receipt`: the receipt of a request a query already booked.
+//! - `taken`: a paid request whose receipt another road booked first.
 //! - `notify`: the member's SMS and the app's event row.
 //! - `reason`: what a result code means to the member, and its metric label.
 
@@ -21,6 +22,7 @@ mod late_receipt;
 mod notify;
 mod reason;
 mod request;
+mod taken;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -103,9 +105,9 @@ impl Settlement {
 /// roll back.
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
-    /// The receipt is in the registry already (a paybill confirmation of the
-    /// same payment, or a callback for another request quoting it): after
-    /// the rollback this is a duplicate.
+    /// Another transaction booked the receipt while this one ran. Roll
+    /// back and settle again: the receipt is then seen, and the request is
+    /// closed as a duplicate without booking.
     #[error("M-Pesa receipt already booked")]
     ReceiptTaken,
     /// The journal holds an entry for this CheckoutRequestID although the
@@ -165,8 +167,10 @@ async fn settle_locked(
     match result {
         StkResult::Paid(payment) => {
             if let Some(receipt) = &payment.receipt
-                && request::receipt_booked(conn, receipt).await?
+                && let Some(road) = request::receipt_booked_by(conn, receipt).await?
             {
+                taken::close(conn, &request, receipt, &road, by).await?;
+                metrics::counter!(MPESA_STK_FLAGS, "reason" => "receipt_taken").increment(1);
                 return Ok(Settlement::Duplicate);
             }
             let flags = book::book(conn, texts, &request, payment, by).await?;

@@ -85,15 +85,15 @@ pub(super) async fn lock(
     }))
 }
 
-/// Whether `receipt` is booked already, by any road (STK or paybill).
-pub(super) async fn receipt_booked(
+/// Which road booked `receipt` already (`stk`, `c2b`), if one did.
+pub(super) async fn receipt_booked_by(
     conn: &mut PgConnection,
     receipt: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select exists (select 1 from mpesa_receipts where receipt = $1) as "booked!""#,
+        r#"select source from mpesa_receipts where receipt = $1"#,
         receipt
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await
 }

@@ -1,6 +1,7 @@
 //! Success callbacks: booked once with every effect, whatever the copies.
 
 use chrono::Utc;
+use pesachama::ledger::{Line, Posting, accounts, post_entry};
 
 use super::*;
 
@@ -176,19 +177,69 @@ async fn each_purpose_is_credited_to_its_account() {
 }
 
 #[tokio::test]
-async fn a_receipt_booked_by_another_road_is_a_duplicate_and_nothing_is_written() {
+async fn a_receipt_a_paybill_confirmation_booked_closes_the_request_without_booking() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
-    let first = contribution(&pool, chama, dan, 300, "ws_CO_5").await;
-    let second = contribution(&pool, chama, dan, 300, "ws_CO_6").await;
+    let id = contribution(&pool, chama, dan, 300, "ws_CO_5").await;
+    // The paybill road booked the same payment first, to suspense.
+    let mut tx = pool.begin().await.unwrap();
+    let lines = [
+        Line {
+            account_code: accounts::MPESA,
+            member: None,
+            amount: 300,
+        },
+        Line {
+            account_code: 2020,
+            member: None,
+            amount: -300,
+        },
+    ];
+    let Posting::Posted(entry) = post_entry(
+        &mut tx,
+        chama,
+        "c2b:174379:NLJ7RT61SZ",
+        "Paybill",
+        Utc::now(),
+        &lines,
+    )
+    .await
+    .unwrap() else {
+        panic!("a fresh key posts");
+    };
+    sqlx::query(
+        "insert into mpesa_receipts (receipt, source, chama_id, amount, journal_entry_id)
+         values ('NLJ7RT61SZ', 'c2b', $1, 300, $2)",
+    )
+    .bind(chama)
+    .bind(entry)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
 
     post_callback(&app, &success("ws_CO_5", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;
-    post_callback(&app, &success("ws_CO_6", "NLJ7RT61SZ", 300.0, DAN_DARAJA)).await;
+    // Nothing left for a query to book: the request is closed.
+    pesachama::mpesa::reconcile::pass(&app.state).await.unwrap();
 
-    assert_eq!(request_state(&pool, first).await.0, "succeeded");
-    assert_eq!(request_state(&pool, second).await.0, "pending");
-    assert_eq!(balance(&pool, chama, dan).await.savings, 300);
-    assert_eq!(stored_outcomes(&pool).await, ["booked", "duplicate"]);
+    let (status, by, _, flag) = request_state(&pool, id).await;
+    assert_eq!(
+        (status.as_str(), by.as_deref(), flag.as_deref()),
+        (
+            "unknown",
+            Some("callback"),
+            Some("receipt NLJ7RT61SZ already booked (c2b)")
+        )
+    );
+    assert_eq!(balance(&pool, chama, dan).await.savings, 0);
+    assert_count(&pool, "select count(*) from journal_entries", 1).await;
+    assert_count(
+        &pool,
+        "select count(*) from audit_logs where action = 'mpesa.stk.receipt_taken'",
+        1,
+    )
+    .await;
+    assert_eq!(stored_outcomes(&pool).await, ["duplicate"]);
     app.database.assert_ledger_consistent().await;
 }
 

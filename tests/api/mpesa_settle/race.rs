@@ -59,8 +59,23 @@ async fn the_second_booking_of_a_receipt_in_flight_is_refused_and_rolled_back() 
         loser.await.unwrap(),
         Err(SettleError::ReceiptTaken)
     ));
-    assert_eq!(request_state(&pool, first).await.0, "succeeded");
     assert_eq!(request_state(&pool, second).await.0, "pending");
+    // Settled again, as the callback route does after the rollback: the
+    // receipt is seen now, and the request closed without booking.
+    let mut tx = pool.begin().await.unwrap();
+    let again = settle::settle(
+        &mut tx,
+        texts,
+        "ws_CO_R2",
+        &paid("NLJ7RTRACE"),
+        SettledBy::Callback,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again, Settlement::Duplicate);
+    assert_eq!(request_state(&pool, first).await.0, "succeeded");
+    assert_eq!(request_state(&pool, second).await.0, "unknown");
     assert_count(&pool, "select count(*) from journal_entries", 1).await;
     assert_count(&pool, "select count(*) from sms_outbox", 1).await;
     assert_eq!(balance(&pool, chama, dan).await.savings, 500);

@@ -112,10 +112,8 @@ impl Application {
         if let Err(error) = sessions.connect_redis().await {
             tracing::warn!(%error, "Redis is unreachable; serving sessions from PostgreSQL until it answers");
         }
-        let daraja = mpesa::client_for(
-            &settings.providers,
-            &mpesa_callback_token(&settings.providers),
-        )?;
+        let mpesa_callback_token = mpesa_callback_token(&settings.providers);
+        let daraja = mpesa::client_for(&settings.providers, &mpesa_callback_token)?;
         let state = AppState::new(App {
             hop_db: HopPool::new(&db, db::DEFAULT_POOL_SIZE),
             db,
@@ -123,6 +121,7 @@ impl Application {
             sms: sms.client,
             daraja: daraja.client,
             stk_wake: Arc::default(),
+            mpesa_callback_token,
             menus,
             sms_texts: Arc::new(sms_texts),
             ussd_limits: RateLimits::new(&settings.ussd),
@@ -214,6 +213,11 @@ impl Application {
         tasks.spawn(
             "sms reminders",
             sms::reminders::run(self.state.clone(), shutdown.child_token()),
+        );
+        // Every node reconciles; claims with skip locked share the requests.
+        tasks.spawn(
+            "stk reconciliation",
+            mpesa::reconcile::run(self.state.clone(), shutdown.child_token()),
         );
         tasks.spawn(
             "idempotency key purge",

@@ -296,6 +296,21 @@ pub async fn ledger_check(url: &SecretString) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `pesachama mpesa pending`: STK requests an official may need to look at.
+pub async fn mpesa_pending(url: &SecretString) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    let mut conn = pool.acquire().await?;
+    let requests = crate::mpesa::reconcile::pending::list(&mut conn)
+        .await
+        .context("cannot read the STK requests")?;
+    let listing = crate::mpesa::reconcile::pending::Listing {
+        requests: &requests,
+        now: chrono::Utc::now(),
+    };
+    print!("{listing}");
+    Ok(())
+}
+
 /// `pesachama member list`: the register as a table.
 pub async fn member_list(url: &SecretString, chama_code: &str) -> anyhow::Result<()> {
     let pool = db::connect(url).await?;

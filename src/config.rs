@@ -53,9 +53,14 @@
 //! | `PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE` | SMS callbacks per second one source address may post | `2000` |
 //! | `PESACHAMA_REMINDER_TIME` | Nairobi time of day the reminder job runs | `09:00` |
 //! | `PESACHAMA_REMINDER_DAYS_BEFORE` | days before a contribution is due that its reminder goes out | `1` |
-//! | `MPESA_QUERY_AFTER_SECS` | how long after an accepted STK push its result is first queried | `90` |
 //! | `PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS` | a push claimed longer than this (its node died) is queried, never pushed again | `90` |
 //! | `PESACHAMA_MPESA_PUSH_MAX_BUSY_ATTEMPTS` | pushes Daraja may refuse as busy before the payment fails | `5` |
+//! | `MPESA_CALLBACK_ALLOWED_SOURCES` | comma-separated CIDRs allowed to post STK callbacks (Safaricom's published addresses); empty = any | empty |
+//! | `MPESA_QUERY_AFTER_SECS` | how long after the push a pending request without a callback is first queried | `90` |
+//! | `MPESA_QUERY_BACKOFF_MAX_SECS` | longest wait between two queries of one request | `1800` |
+//! | `MPESA_SETTLE_DEADLINE_SECS` | a request still pending this long after its push becomes `unknown` | `86400` |
+//! | `MPESA_RECONCILE_EVERY_SECS` | how often the reconciliation worker looks for due requests | `5` |
+//! | `MPESA_RECONCILE_BATCH` | requests one reconciliation pass claims at most | `50` |
 //!
 //! Precedence: a value in the `--config` file overrides the same variable in the
 //! environment, so one file can pin a deployment whatever the shell exports.
@@ -66,9 +71,11 @@
 mod mpesa_push;
 mod production;
 mod sms;
+mod stk;
 
 pub use mpesa_push::MpesaPushSettings;
 pub use sms::SmsSettings;
+pub use stk::StkSettings;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -148,9 +155,14 @@ const KNOWN: &[&str] = &[
     "PESACHAMA_SMS_CALLBACK_RATE_PER_SOURCE",
     "PESACHAMA_REMINDER_TIME",
     "PESACHAMA_REMINDER_DAYS_BEFORE",
-    "MPESA_QUERY_AFTER_SECS",
     "PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS",
     "PESACHAMA_MPESA_PUSH_MAX_BUSY_ATTEMPTS",
+    "MPESA_CALLBACK_ALLOWED_SOURCES",
+    "MPESA_QUERY_AFTER_SECS",
+    "MPESA_QUERY_BACKOFF_MAX_SECS",
+    "MPESA_SETTLE_DEADLINE_SECS",
+    "MPESA_RECONCILE_EVERY_SECS",
+    "MPESA_RECONCILE_BATCH",
 ];
 
 /// The daemon's validated settings. `Debug` never shows a secret.
@@ -186,6 +198,8 @@ pub struct Settings {
     pub sms: SmsSettings,
     /// The STK push worker.
     pub mpesa_push: MpesaPushSettings,
+    /// STK callbacks and the reconciliation of late ones.
+    pub stk: StkSettings,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
@@ -527,6 +541,25 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// A comma-separated list of addresses or CIDRs, each canonical; empty
+    /// when unset.
+    fn networks(&mut self, variable: &'static str) -> Vec<ipnet::IpNet> {
+        let mut nets = Vec::new();
+        for cidr in self.value(variable).unwrap_or("").split(',').map(str::trim) {
+            if cidr.is_empty() {
+                continue;
+            }
+            match cidr
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            {
+                Ok(net) => nets.push(canonical_net(net)),
+                Err(_) => self.fail(variable, format!("`{cidr}` is not an address or CIDR")),
+            }
+        }
+        nets
+    }
+
     fn seconds(&mut self, variable: &'static str, default: Duration, max: u64) -> Duration {
         let secs = self.parsed(variable, default.as_secs(), "a whole number of seconds");
         if secs == 0 || secs > max {
@@ -634,7 +667,8 @@ impl Settings {
         let member_countries = c.member_countries();
         let sessions = session_settings(&mut c);
         let sms = sms::sms_settings(&mut c);
-        let mpesa_push = mpesa_push::mpesa_push_settings(&mut c);
+        let stk = stk::stk_settings(&mut c);
+        let mpesa_push = mpesa_push::mpesa_push_settings(&mut c, stk.query_after);
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -661,6 +695,7 @@ impl Settings {
                     sessions,
                     sms,
                     mpesa_push,
+                    stk,
                     providers,
                 })
             }
@@ -680,27 +715,7 @@ fn ussd_settings(c: &mut Checker<'_>) -> UssdSettings {
         DEFAULT_RESUME_WINDOW,
         3600,
     );
-    let mut allowed_sources = Vec::new();
-    for cidr in c
-        .value("PESACHAMA_USSD_ALLOWED_SOURCES")
-        .unwrap_or("")
-        .split(',')
-    {
-        let cidr = cidr.trim();
-        if cidr.is_empty() {
-            continue;
-        }
-        match cidr
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        {
-            Ok(net) => allowed_sources.push(canonical_net(net)),
-            Err(_) => c.fail(
-                "PESACHAMA_USSD_ALLOWED_SOURCES",
-                format!("`{cidr}` is not an address or CIDR"),
-            ),
-        }
-    }
+    let allowed_sources = c.networks("PESACHAMA_USSD_ALLOWED_SOURCES");
     let callback_token = c
         .value("PESACHAMA_USSD_CALLBACK_TOKEN")
         .map(|t| SecretString::from(t.to_owned()));

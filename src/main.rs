@@ -59,6 +59,9 @@ enum Command {
     /// SMS: templates, the outbox and its letters.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// M-Pesa: STK requests waiting for an official.
+    #[command(subcommand)]
+    Mpesa(MpesaCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
     /// A fake Africa's Talking SMS API on 127.0.0.1 (benchmarks, manual runs).
@@ -86,6 +89,13 @@ struct FakeAtCli {
     /// No line per message (benchmarks).
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum MpesaCommand {
+    /// STK requests queued, pending, closed as unknown at the deadline, or
+    /// booked with a flag: age, chama, masked phone, amount.
+    Pending,
 }
 
 #[derive(Subcommand)]
@@ -294,6 +304,9 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             pesachama::ledger::statement::print(&url, &chama, member.as_deref(), limit).await
         }
         Command::Sms(command) => sms(command, file).await,
+        Command::Mpesa(MpesaCommand::Pending) => {
+            cli::mpesa_pending(&cli::admin_database_url(file)?).await
+        }
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)
                 .map_err(|e| anyhow::anyhow!("invalid phone `{}`: {e}", sim.phone))?;

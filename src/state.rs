@@ -8,6 +8,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -54,6 +55,8 @@ pub struct App {
     /// Wakes this node's STK push worker when a hop has committed a
     /// payment intent (the worker also polls, for other nodes' intents).
     pub stk_wake: Arc<tokio::sync::Notify>,
+    /// The secret path segment of Daraja's callback URLs.
+    pub mpesa_callback_token: SecretString,
     /// The USSD menus and words; swapped on SIGHUP when the new ones pass the check.
     pub menus: Menus,
     /// The checked SMS templates, loaded at start (not reloaded on SIGHUP:

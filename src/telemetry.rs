@@ -73,6 +73,32 @@ pub const SMS_RECLAIMED: &str = "pesachama_sms_reclaimed_total";
 /// refused, busy, gave_up, unsure, stuck).
 pub const MPESA_STK_PUSHES: &str = "pesachama_mpesa_stk_pushes_total";
 
+/// Counter: STK results by how they arrived (callback, query), outcome
+/// (booked, failed, duplicate, unknown) and Daraja result code (known codes,
+/// else `other`).
+pub const MPESA_STK_RESULTS: &str = "pesachama_mpesa_stk_results_total";
+/// Histogram: time from the STK push to its callback.
+pub const MPESA_STK_CALLBACK_DELAY: &str = "pesachama_mpesa_stk_callback_delay_seconds";
+/// Gauge: STK requests waiting for their result (pending).
+pub const MPESA_STK_PENDING: &str = "pesachama_mpesa_stk_pending";
+/// Gauge: seconds since the oldest pending STK request was pushed.
+pub const MPESA_STK_OLDEST_PENDING: &str = "pesachama_mpesa_stk_oldest_pending_seconds";
+/// Counter: STK queries of the reconciliation worker and deadline closes,
+/// by result.
+pub const MPESA_RECONCILIATIONS: &str = "pesachama_mpesa_reconciliations_total";
+/// Counter: STK callbacks refused or unreadable, by reason (token, source,
+/// malformed).
+pub const MPESA_CALLBACK_REFUSED: &str = "pesachama_mpesa_callback_refused_total";
+/// Counter: booked STK payments flagged for an official, by reason (amount,
+/// phone, no_receipt).
+pub const MPESA_STK_FLAGS: &str = "pesachama_mpesa_stk_flags_total";
+
+/// Seconds to an hour: Daraja's callbacks come seconds to minutes after
+/// the push, late ones much later.
+const CALLBACK_DELAY_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -108,6 +134,12 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                // A full-name matcher wins over a suffix one.
+                .set_buckets_for_metric(
+                    Matcher::Full(MPESA_STK_CALLBACK_DELAY.into()),
+                    CALLBACK_DELAY_BUCKETS,
+                )
                 .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
@@ -209,6 +241,33 @@ fn describe_metrics() {
     metrics::describe_counter!(
         SMS_REMINDERS_SKIPPED,
         "SMS reminders the daily job did not queue, by reminder and reason (paid, opted_out, duplicate)."
+    );
+    metrics::describe_counter!(
+        MPESA_STK_RESULTS,
+        "STK results, by source (callback, query), outcome and Daraja result code."
+    );
+    metrics::describe_histogram!(
+        MPESA_STK_CALLBACK_DELAY,
+        metrics::Unit::Seconds,
+        "Time from an STK push to its callback."
+    );
+    metrics::describe_gauge!(MPESA_STK_PENDING, "STK requests waiting for their result.");
+    metrics::describe_gauge!(
+        MPESA_STK_OLDEST_PENDING,
+        metrics::Unit::Seconds,
+        "Age of the oldest pending STK request, from its push."
+    );
+    metrics::describe_counter!(
+        MPESA_RECONCILIATIONS,
+        "STK reconciliation queries and deadline closes, by result."
+    );
+    metrics::describe_counter!(
+        MPESA_CALLBACK_REFUSED,
+        "STK callbacks refused or unreadable, by reason (token, source, malformed)."
+    );
+    metrics::describe_counter!(
+        MPESA_STK_FLAGS,
+        "Booked STK payments flagged for an official, by reason (amount, phone, no_receipt)."
     );
 }
 

@@ -16,16 +16,27 @@ sms-pin-lock = PesaChama: your PIN is locked until { $until } after 3 wrong atte
 # @kind alert @segments 1
 sms-pin-unlock = PesaChama: your PIN was unlocked by PesaChama support. If you did not ask for this, tell your chama official at once.
 
-## Money. $receipt is the M-Pesa receipt code; $reason a short phrase in the
-## member's language, rendered by the caller.
+## Money. $receipt is the M-Pesa receipt code; $reason says why a payment
+## failed (insufficient, cancelled, unreachable, wrong-pin, other: see
+## src/mpesa/settle/reason.rs), worded here in the member's language.
 
 # A contribution booked from M-Pesa.
 # @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10 @var balance=15
 sms-receipt = PesaChama: { $chama } received your contribution of { $amount }, M-Pesa { $receipt }. Your balance is now { $balance }. Thank you!
+# A contribution booked on Daraja's word (a query) before its receipt
+# number is known.
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var balance=15
+sms-receipt-unnumbered = PesaChama: { $chama } received your contribution of { $amount }. Your balance is now { $balance }. Thank you!
 # A payment the member started that did not go through. A receipt, not a
 # notice: it answers the member's own action, so STOP does not silence it.
-# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=40
-sms-payment-failed = PesaChama: your payment of { $amount } to { $chama } did not go through: { $reason }. Please try again.
+# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=12
+sms-payment-failed = PesaChama: your payment of { $amount } to { $chama } did not go through: { $reason ->
+        [insufficient] not enough money in your M-Pesa
+        [cancelled] the M-Pesa prompt was cancelled
+        [unreachable] your phone could not be reached
+        [wrong-pin] the M-Pesa PIN was wrong
+       *[other] M-Pesa could not complete it
+    }. Please try again.
 # To each official whose approval a disbursement waits for; $ussd is the
 # code to dial (*384*123#).
 # @kind notice @segments 1 @var chama=20 @var name=20 @var amount=15 @var purpose=20 @var ussd=12

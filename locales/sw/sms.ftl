@@ -14,13 +14,21 @@ sms-pin-lock = PesaChama: PIN yako imefungwa hadi { $until } baada ya majaribio 
 # @kind alert @segments 1
 sms-pin-unlock = PesaChama: PIN yako imefunguliwa na huduma ya PesaChama. Kama hukuomba hivi, mjulishe kiongozi wa chama chako mara moja.
 
-## Pesa. $receipt ni namba ya risiti ya M-Pesa; $reason ni sababu fupi kwa
-## lugha ya mwanachama.
+## Pesa. $receipt ni namba ya risiti ya M-Pesa; $reason ni sababu ya malipo
+## kushindwa (insufficient, cancelled, unreachable, wrong-pin, other).
 
 # @kind receipt @segments 1 @var chama=30 @var amount=15 @var receipt=10 @var balance=15
 sms-receipt = PesaChama: { $chama } imepokea mchango wako wa { $amount }, risiti ya M-Pesa { $receipt }. Salio lako sasa ni { $balance }. Asante!
-# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=40
-sms-payment-failed = PesaChama: malipo yako ya { $amount } kwa { $chama } hayakufaulu: { $reason }. Tafadhali jaribu tena.
+# @kind receipt @segments 1 @var chama=30 @var amount=15 @var balance=15
+sms-receipt-unnumbered = PesaChama: { $chama } imepokea mchango wako wa { $amount }. Salio lako sasa ni { $balance }. Asante!
+# @kind receipt @segments 1 @var amount=15 @var chama=30 @var reason=12
+sms-payment-failed = PesaChama: malipo yako ya { $amount } kwa { $chama } hayakufaulu: { $reason ->
+        [insufficient] huna pesa za kutosha kwenye M-Pesa
+        [cancelled] ombi la M-Pesa lilighairiwa
+        [unreachable] simu yako haikupatikana
+        [wrong-pin] PIN ya M-Pesa haikuwa sahihi
+       *[other] M-Pesa haikuweza kuyakamilisha
+    }. Tafadhali jaribu tena.
 # @kind notice @segments 1 @var chama=20 @var name=20 @var amount=15 @var purpose=20 @var ussd=12
 sms-approval-needed = PesaChama { $chama }: { $name } anaomba { $amount } kwa { $purpose }. Kuidhinisha au kukataa, piga { $ussd }, Maombi.
 # @kind notice @segments 1 @var chama=20 @var amount=15 @var purpose=20 @var decision=8

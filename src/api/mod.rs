@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(crate::ussd::router(state.clone()))
         .merge(crate::sms::callbacks::router(state.clone()))
+        .merge(crate::mpesa::callback::router())
         .fallback(not_found)
         .layer(limits)
         .with_state(state);

@@ -10,7 +10,8 @@ use super::Checker;
 #[derive(Debug, Clone)]
 pub struct MpesaPushSettings {
     /// How long after an accepted push its result is first queried (the
-    /// prompt lives about a minute; the callback usually comes first).
+    /// prompt lives about a minute; the callback usually comes first): the
+    /// reconciliation's `MPESA_QUERY_AFTER_SECS`.
     pub query_after: Duration,
     /// A row claimed longer than this without an answer belongs to a node
     /// that died mid-push: the push may have gone out, so it is queried,
@@ -22,7 +23,6 @@ pub struct MpesaPushSettings {
     pub busy_backoff: Duration,
 }
 
-pub const DEFAULT_QUERY_AFTER: Duration = Duration::from_secs(90);
 /// Three times the client's whole-request timeout (30 s).
 pub const DEFAULT_CLAIM_TIMEOUT: Duration = Duration::from_secs(90);
 /// Five pushes over about eight minutes: longer and the member has given up.
@@ -33,7 +33,7 @@ pub const DEFAULT_BUSY_BACKOFF: Duration = Duration::from_secs(30);
 impl Default for MpesaPushSettings {
     fn default() -> MpesaPushSettings {
         MpesaPushSettings {
-            query_after: DEFAULT_QUERY_AFTER,
+            query_after: super::stk::DEFAULT_QUERY_AFTER,
             claim_timeout: DEFAULT_CLAIM_TIMEOUT,
             max_busy_attempts: DEFAULT_MAX_BUSY_ATTEMPTS,
             busy_backoff: DEFAULT_BUSY_BACKOFF,
@@ -41,8 +41,7 @@ impl Default for MpesaPushSettings {
     }
 }
 
-pub(super) fn mpesa_push_settings(c: &mut Checker<'_>) -> MpesaPushSettings {
-    let query_after = c.seconds("MPESA_QUERY_AFTER_SECS", DEFAULT_QUERY_AFTER, 3600);
+pub(super) fn mpesa_push_settings(c: &mut Checker<'_>, query_after: Duration) -> MpesaPushSettings {
     let claim_timeout = c.seconds(
         "PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS",
         DEFAULT_CLAIM_TIMEOUT,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Checker, canonical_net};
+use super::Checker;
 
 /// Settings of the SMS channel.
 #[derive(Debug, Clone)]
@@ -92,25 +92,7 @@ pub(super) fn sms_settings(c: &mut Checker<'_>) -> SmsSettings {
         DEFAULT_SENDING_TIMEOUT,
         3600,
     );
-    let mut allowed_sources = Vec::new();
-    for cidr in c
-        .value("PESACHAMA_SMS_ALLOWED_SOURCES")
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|cidr| !cidr.is_empty())
-    {
-        match cidr
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        {
-            Ok(net) => allowed_sources.push(canonical_net(net)),
-            Err(_) => c.fail(
-                "PESACHAMA_SMS_ALLOWED_SOURCES",
-                format!("`{cidr}` is not an address or CIDR"),
-            ),
-        }
-    }
+    let allowed_sources = c.networks("PESACHAMA_SMS_ALLOWED_SOURCES");
     let callback_token = c
         .value("PESACHAMA_SMS_CALLBACK_TOKEN")
         .map(|t| SecretString::from(t.to_owned()));

@@ -42,10 +42,18 @@ pub mod accounts {
     /// Paybill receipts the chama received but nobody has matched to a
     /// member yet (liability, never income).
     pub const SUSPENSE: i32 = 2020;
+    /// Merry-go-round pot payable (liability).
+    pub const MERRY_GO_ROUND_POT: i32 = 2010;
+    /// Member prepayments and overpayments, per member (liability).
+    pub const PREPAYMENTS: i32 = 2030;
     /// Member share capital, per member (equity).
     pub const SHARES: i32 = 3000;
+    /// Welfare / social fund (restricted equity).
+    pub const WELFARE: i32 = 3100;
     /// Fines and penalties income.
     pub const FINES: i32 = 4010;
+    /// Fees income (entrance, loan processing).
+    pub const FEES: i32 = 4020;
 }
 
 /// One line of a posting, by account code.

@@ -6,13 +6,18 @@
 //!   validates pushes as Daraja does, settles them with a chosen outcome, and
 //!   writes the callback Daraja would post.
 //!
-//! [`client_for`] picks one from the configured [`Providers`]. This module
-//! only talks to Daraja; receiving callbacks, booking payments in the ledger
-//! and reconciling lost callbacks belong to later parts of `mpesa/`.
+//! [`client_for`] picks one from the configured [`Providers`]. What is done
+//! with the results:
+//!
+//! - `callback`: Daraja's STK callback route.
+//! - `settle`: an STK request booked or failed once, by callback or query.
+//! - `reconcile`: the worker that queries requests whose callback is late.
+//!
 //! Daraja's JSON lives in `wire.rs`, shared by both clients.
 
 mod auth;
 pub mod c2b;
+pub mod callback;
 mod client;
 #[cfg(test)]
 mod client_tests;
@@ -23,7 +28,9 @@ mod fake_push;
 mod fake_tests;
 mod intent;
 pub mod push;
+pub mod reconcile;
 mod seen;
+pub mod settle;
 mod types;
 mod wire;
 #[cfg(test)]

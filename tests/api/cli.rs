@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::helpers::TestDb;
 
-fn pesachama(database_url: Option<&str>, args: &[&str]) -> Output {
+pub(crate) fn pesachama(database_url: Option<&str>, args: &[&str]) -> Output {
     pesachama_with(database_url, &[], args)
 }
 
@@ -21,7 +21,7 @@ fn pesachama_with(database_url: Option<&str>, env: &[(&str, &str)], args: &[&str
     cmd.args(args).output().expect("pesachama runs")
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 

@@ -14,6 +14,7 @@ mod ledger;
 mod ledger_balances;
 mod ledger_check;
 mod mpesa_c2b;
+mod mpesa_settle;
 mod operations;
 mod pin_security;
 mod prerequisites;

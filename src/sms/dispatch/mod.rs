@@ -6,7 +6,7 @@
 //! ([`writeback`]). Rows a dead node left in `sending` are taken back
 //! ([`reclaim`]). What an answer means for a row is in [`outcome`].
 
-mod backoff;
+pub(crate) mod backoff;
 mod claim;
 pub mod depth;
 mod outcome;

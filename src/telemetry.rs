@@ -69,6 +69,10 @@ pub const SMS_RETRIES: &str = "pesachama_sms_retries_total";
 pub const SMS_CONFIG_ERRORS: &str = "pesachama_sms_config_errors_total";
 /// Counter: rows taken back from a node that died mid-send, by where they went.
 pub const SMS_RECLAIMED: &str = "pesachama_sms_reclaimed_total";
+/// Counter: calls to Daraja, by endpoint and outcome (ok or the error kind).
+pub const DARAJA_REQUESTS: &str = "pesachama_daraja_requests_total";
+/// Histogram: time a Daraja call took, retries included, by endpoint.
+pub const DARAJA_REQUEST_DURATION: &str = "pesachama_daraja_request_duration_seconds";
 
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -115,6 +119,12 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe_metrics() {
+    metrics::describe_counter!(DARAJA_REQUESTS, "Calls to Daraja, by endpoint and outcome.");
+    metrics::describe_histogram!(
+        DARAJA_REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Time a Daraja call took, retries included, by endpoint."
+    );
     metrics::describe_counter!(
         HTTP_REQUESTS,
         "HTTP requests answered, by method, route and status."

@@ -2,6 +2,10 @@
 //! Redis, one fresh database and one Redis key prefix per test.
 
 mod cli;
+mod daraja_callbacks;
+mod daraja_fake;
+mod daraja_paybill;
+mod daraja_support;
 mod db_roles;
 mod dev;
 mod failback;

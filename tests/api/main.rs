@@ -3,6 +3,7 @@
 
 mod cli;
 mod daraja_callbacks;
+mod daraja_commands;
 mod daraja_fake;
 mod daraja_paybill;
 mod daraja_support;

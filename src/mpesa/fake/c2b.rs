@@ -71,7 +71,7 @@ fn register(
 ) -> Response {
     let body = match gate(fake, headers, body) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if text(&body, "ShortCode") != fake.config.shortcode {
         return refuse(fake, check::bad_request("Invalid ShortCode"));

@@ -32,7 +32,7 @@ async fn query(
 ) -> Response {
     let body = match gate(&fake, &headers, body) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Err(refusal) = checked(&fake, &body) {
         return refuse(&fake, refusal);

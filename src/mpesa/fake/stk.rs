@@ -39,7 +39,7 @@ async fn push(
 ) -> Response {
     let body = match gate(&fake, &headers, body) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let now = Utc::now();
     let request = check::password(&fake.config.shortcode, &fake.config.passkey, &body, now)
@@ -137,7 +137,7 @@ async fn query(
 ) -> Response {
     let body = match gate(&fake, &headers, body) {
         Ok(body) => body,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     fake.counters.queries.fetch_add(1, Ordering::Relaxed);
     let checked = check::password(

@@ -92,31 +92,31 @@ pub(super) fn gate(
     fake: &FakeDaraja,
     headers: &HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Value, Response> {
+) -> Result<Value, Box<Response>> {
     fake.counters.requests.fetch_add(1, Ordering::Relaxed);
     let Some(bearer) = header_value(headers).and_then(|v| v.strip_prefix("Bearer ")) else {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             fake,
             unauthorised("404.001.04", "Invalid Authentication passed"),
-        ));
+        )));
     };
     let live = fake.lock().token.as_ref().is_some_and(|(token, until)| {
         Instant::now() < *until && bool::from(token.as_bytes().ct_eq(bearer.as_bytes()))
     });
     if !live {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             fake,
             unauthorised("404.001.03", "Invalid Access Token"),
-        ));
+        )));
     }
     match body {
         Ok(Json(value)) if value.is_object() => Ok(value),
         // Too large keeps its 413, as Daraja's gateway sends.
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             fake.counters.refused.fetch_add(1, Ordering::Relaxed);
-            Err(rejection.into_response())
+            Err(Box::new(rejection.into_response()))
         }
-        _ => Err(refuse(fake, check::invalid_payload())),
+        _ => Err(Box::new(refuse(fake, check::invalid_payload()))),
     }
 }
 

@@ -14,16 +14,12 @@ use tokio::time::Instant;
 
 use super::MpesaError;
 use super::measure::{Endpoint, measured};
+use super::retry;
 use super::wire::{self, number_or_string};
 
 /// Refresh this long before Daraja says the token expires, so a token never
 /// dies between our check and Daraja's.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-/// Attempts at a token when Daraja cannot be reached: asking for a token
-/// changes nothing but the token, so asking again is safe.
-const FETCH_ATTEMPTS: u32 = 3;
-/// Wait before the second attempt; doubled before each later one.
-const FETCH_RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 /// Fetches and caches the bearer token of one Daraja app.
 pub(super) struct OAuth {
@@ -70,7 +66,11 @@ impl OAuth {
         if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let (token, lifetime) = measured(Endpoint::OAuth, self.fetch_retrying(http)).await?;
+        let (token, lifetime) = measured(
+            Endpoint::OAuth,
+            retry::on_transient("token request", || self.fetch(http)),
+        )
+        .await?;
         // A short-lived token (odd, but seen in sandboxes) is kept for half its
         // life rather than refetched on every call.
         let margin = REFRESH_MARGIN.min(lifetime / 2);
@@ -90,25 +90,6 @@ impl OAuth {
             .is_some_and(|c| c.token.expose_secret() == stale.expose_secret())
         {
             *cached = None;
-        }
-    }
-
-    async fn fetch_retrying(
-        &self,
-        http: &reqwest::Client,
-    ) -> Result<(SecretString, Duration), MpesaError> {
-        let mut pause = FETCH_RETRY_PAUSE;
-        let mut attempt = 1;
-        loop {
-            match self.fetch(http).await {
-                Err(MpesaError::Transient(reason)) if attempt < FETCH_ATTEMPTS => {
-                    tracing::info!(attempt, %reason, "Daraja token request failed; asking again");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    attempt += 1;
-                }
-                result => return result,
-            }
         }
     }
 

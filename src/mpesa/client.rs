@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::auth::OAuth;
 use super::measure::{Endpoint, measured};
+use super::retry;
 use super::wire::{self, Merchant};
 use super::{
     BoxFuture, C2bRegistered, C2bUrls, DarajaClient, MpesaError, STK_CALLBACK_PATH,
@@ -27,11 +28,6 @@ use crate::config::MpesaSettings;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for one Daraja call; past it an STK push may still have gone out.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts at an STK query when Daraja cannot be reached: a query changes
-/// nothing, so asking again is safe.
-const QUERY_ATTEMPTS: u32 = 3;
-/// Wait before the second query attempt; doubled before each later one.
-const QUERY_RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 /// Talks to Safaricom's Daraja. One per credential set: the token cache
 /// inside assumes nobody else fetches tokens for the same app.
@@ -99,22 +95,13 @@ impl DarajaHttpClient {
 
     #[tracing::instrument(name = "daraja.stk_query", skip_all, fields(checkout_request_id = %checkout_request_id))]
     async fn query_now(&self, checkout_request_id: &str) -> Result<StkQueryResult, MpesaError> {
-        let mut pause = QUERY_RETRY_PAUSE;
-        let mut attempt = 1;
-        loop {
+        retry::on_transient("STK query", || async {
             // A fresh timestamp and password each time.
             let body = wire::query_body(&self.merchant, checkout_request_id, Utc::now());
-            let answer = self.post("/mpesa/stkpushquery/v1/query", &body).await;
-            match answer.and_then(|(status, bytes)| wire::query_result(status, &bytes)) {
-                Err(MpesaError::Transient(reason)) if attempt < QUERY_ATTEMPTS => {
-                    tracing::info!(attempt, %reason, "STK query failed; asking again");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    attempt += 1;
-                }
-                result => return result,
-            }
-        }
+            let (status, bytes) = self.post("/mpesa/stkpushquery/v1/query", &body).await?;
+            wire::query_result(status, &bytes)
+        })
+        .await
     }
 
     #[tracing::instrument(name = "daraja.register_urls", skip_all)]

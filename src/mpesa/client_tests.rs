@@ -101,7 +101,12 @@ async fn start_daraja() -> (String, Shared) {
 }
 
 fn client(url: &str, callback_base: &str) -> DarajaHttpClient {
-    let settings = MpesaSettings {
+    let settings = settings(url, callback_base);
+    DarajaHttpClient::new(&settings, &settings.callback_token).unwrap()
+}
+
+fn settings(url: &str, callback_base: &str) -> MpesaSettings {
+    MpesaSettings {
         api_url: url.parse().unwrap(),
         consumer_key: SecretString::from("key"),
         consumer_secret: SecretString::from("secret"),
@@ -109,8 +114,7 @@ fn client(url: &str, callback_base: &str) -> DarajaHttpClient {
         passkey: SecretString::from("passkey"),
         callback_url: callback_base.parse().unwrap(),
         callback_token: SecretString::from("cb-token"),
-    };
-    DarajaHttpClient::new(&settings, &settings.callback_token).unwrap()
+    }
 }
 
 async fn daraja() -> (DarajaHttpClient, Shared) {
@@ -333,15 +337,7 @@ async fn a_daraja_that_never_answers_times_out_as_transient() {
             held.push(socket);
         }
     });
-    let settings = MpesaSettings {
-        api_url: url.parse().unwrap(),
-        consumer_key: SecretString::from("key"),
-        consumer_secret: SecretString::from("secret"),
-        shortcode: "174379".into(),
-        passkey: SecretString::from("passkey"),
-        callback_url: "https://pc.example".parse().unwrap(),
-        callback_token: SecretString::from("cb-token"),
-    };
+    let settings = settings(&url, "https://pc.example");
     let client =
         DarajaHttpClient::with_timeout(&settings, std::time::Duration::from_millis(200)).unwrap();
     let error = client.stk_push(push()).await.unwrap_err();

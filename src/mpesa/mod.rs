@@ -22,6 +22,7 @@ mod dev;
 pub mod fake;
 mod measure;
 mod paybill;
+mod retry;
 pub(crate) mod types;
 mod wire;
 mod wire_paybill;

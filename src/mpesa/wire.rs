@@ -155,14 +155,19 @@ pub(super) fn error_from(status: StatusCode, body: &[u8]) -> MpesaError {
 /// A network failure or timeout, described without the URL: a habit of
 /// printing request details is how secrets end up in logs.
 pub(super) fn transport_error(error: reqwest::Error) -> MpesaError {
-    let kind = if error.is_timeout() {
+    let kind = failure_kind(&error);
+    MpesaError::Transient(format!("{kind}: {}", error_chain(error.without_url())))
+}
+
+/// What kind of network failure it was, in one word.
+pub(super) fn failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {
         "connect"
     } else {
         "transport"
-    };
-    MpesaError::Transient(format!("{kind}: {}", error_chain(error.without_url())))
+    }
 }
 
 /// An error and its causes on one line ("error sending request: connection refused").

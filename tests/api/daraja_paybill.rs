@@ -2,8 +2,6 @@
 //! payments with and without validation, Transaction Status; its `/fake`
 //! routes over HTTP; and the gateway itself pushing through it.
 
-use std::time::Duration;
-
 use pesachama::mpesa::fake::{C2bPayment, CallbackKind, Stats};
 use pesachama::mpesa::{
     C2bUrls, DarajaClient, MpesaError, TransactionStatusQuery, UnansweredValidation,
@@ -11,7 +9,7 @@ use pesachama::mpesa::{
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::daraja_support::{Receiver, push_to, setup};
+use crate::daraja_support::{Receiver, posted_by, push_to, setup};
 use crate::helpers::spawn_app;
 
 fn urls(receiver: &Receiver, unanswered: UnansweredValidation) -> C2bUrls {
@@ -281,13 +279,7 @@ async fn the_gateway_pushes_through_its_fake_daraja_over_http_and_is_called_back
         "{}",
         pushes[0].callback_url
     );
-    for _ in 0..100 {
-        if !fake.callbacks().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let posted = fake.callbacks();
+    let posted = posted_by(fake, 1).await;
     assert_eq!(posted.len(), 1);
     assert!(
         posted[0].status.is_some(),

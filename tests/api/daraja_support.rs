@@ -181,3 +181,14 @@ pub fn item<'a>(callback: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|i| i["Name"] == name)
         .map(|i| &i["Value"])
 }
+
+/// Waits up to two seconds for the fake to have made `n` posts, then returns them all.
+pub async fn posted_by(fake: &FakeDaraja, n: usize) -> Vec<pesachama::mpesa::fake::PostedCallback> {
+    for _ in 0..100 {
+        if fake.callbacks().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fake.callbacks()
+}

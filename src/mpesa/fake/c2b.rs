@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::check::{self, text};
 use super::poster::CallbackKind;
-use super::token::{gate, refuse};
+use super::token::{Authorised, refuse};
 use super::{FakeDaraja, Receipt};
 use crate::mpesa::MAX_STK_AMOUNT;
 use crate::mpesa::types::is_mpesa_number;
@@ -49,41 +49,30 @@ pub(super) fn routes() -> Router<Arc<FakeDaraja>> {
 
 async fn register_v1(
     State(fake): State<Arc<FakeDaraja>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
+    Authorised(body): Authorised,
 ) -> Response {
-    register(&fake, &headers, body, 1)
+    register(&fake, &body, 1)
 }
 
 async fn register_v2(
     State(fake): State<Arc<FakeDaraja>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
+    Authorised(body): Authorised,
 ) -> Response {
-    register(&fake, &headers, body, 2)
+    register(&fake, &body, 2)
 }
 
-fn register(
-    fake: &FakeDaraja,
-    headers: &HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-    version: u8,
-) -> Response {
-    let body = match gate(fake, headers, body) {
-        Ok(body) => body,
-        Err(refused) => return *refused,
-    };
-    if text(&body, "ShortCode") != fake.config.shortcode {
+fn register(fake: &FakeDaraja, body: &Value, version: u8) -> Response {
+    if text(body, "ShortCode") != fake.config.shortcode {
         return refuse(fake, check::bad_request("Invalid ShortCode"));
     }
     // Exact case, as Daraja wants it.
-    let response_type = text(&body, "ResponseType");
+    let response_type = text(body, "ResponseType");
     if !matches!(response_type.as_str(), "Completed" | "Cancelled") {
         return refuse(fake, check::bad_request("Invalid ResponseType"));
     }
     let mut urls = Vec::with_capacity(2);
     for field in ["ConfirmationURL", "ValidationURL"] {
-        let url = text(&body, field);
+        let url = text(body, field);
         if !check::c2b_url_ok(&url) {
             return refuse(fake, check::bad_request(&format!("Invalid {field}")));
         }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use super::super::wire;
 use super::FakeDaraja;
 use super::outcome::{FakePlan, RecordedPush, callback_json};
 
@@ -72,7 +73,8 @@ impl FakeDaraja {
         .await;
         let (status, error) = match &result {
             Ok(answer) => (Some(answer.status), None),
-            Err(e) => (None, Some(failure_kind(e))),
+            // Only the kind: the URL carries the gateway's secret token.
+            Err(e) => (None, Some(wire::failure_kind(e).to_owned())),
         };
         if !self.config.quiet {
             tracing::info!(?kind, reference, status, "fake Daraja posted a callback");
@@ -123,16 +125,4 @@ impl FakeDaraja {
             posts.join_all().await;
         });
     }
-}
-
-/// Why a post failed, without the URL: it carries the gateway's secret token.
-fn failure_kind(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timeout"
-    } else if error.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
-    kind.to_owned()
 }

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -14,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::check::{self, text};
 use super::poster::CallbackKind;
-use super::token::{gate, refuse};
+use super::token::{Authorised, refuse};
 use super::{FakeDaraja, Receipt};
 use crate::mpesa::wire;
 
@@ -25,15 +23,7 @@ pub(super) fn routes() -> Router<Arc<FakeDaraja>> {
     Router::new().route("/mpesa/transactionstatus/v1/query", post(query))
 }
 
-async fn query(
-    State(fake): State<Arc<FakeDaraja>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let body = match gate(&fake, &headers, body) {
-        Ok(body) => body,
-        Err(refused) => return *refused,
-    };
+async fn query(State(fake): State<Arc<FakeDaraja>>, Authorised(body): Authorised) -> Response {
     if let Err(refusal) = checked(&fake, &body) {
         return refuse(&fake, refusal);
     }

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -20,7 +18,7 @@ use tokio::time::Instant;
 
 use super::check::{self, Refusal, text};
 use super::outcome::{FakeOutcome, RecordedPush};
-use super::token::{gate, refuse};
+use super::token::{Authorised, refuse};
 use super::{FakeDaraja, Push, Receipt};
 use crate::mpesa::StkPushRequest;
 use crate::mpesa::wire::EAT;
@@ -32,15 +30,7 @@ pub(super) fn routes() -> Router<Arc<FakeDaraja>> {
         .route("/mpesa/stkpushquery/v1/query", post(query))
 }
 
-async fn push(
-    State(fake): State<Arc<FakeDaraja>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let body = match gate(&fake, &headers, body) {
-        Ok(body) => body,
-        Err(refused) => return *refused,
-    };
+async fn push(State(fake): State<Arc<FakeDaraja>>, Authorised(body): Authorised) -> Response {
     let now = Utc::now();
     let request = check::password(&fake.config.shortcode, &fake.config.passkey, &body, now)
         .and_then(|()| check::push_body(&fake.config.shortcode, &body))
@@ -130,15 +120,7 @@ fn accept(
     (merchant_request_id, checkout_request_id)
 }
 
-async fn query(
-    State(fake): State<Arc<FakeDaraja>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let body = match gate(&fake, &headers, body) {
-        Ok(body) => body,
-        Err(refused) => return *refused,
-    };
+async fn query(State(fake): State<Arc<FakeDaraja>>, Authorised(body): Authorised) -> Response {
     fake.counters.queries.fetch_add(1, Ordering::Relaxed);
     let checked = check::password(
         &fake.config.shortcode,

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -86,9 +86,24 @@ pub(super) fn refuse(fake: &FakeDaraja, refusal: Refusal) -> Response {
     refusal.into_response()
 }
 
-/// What every API call passes before its own checks, in Daraja's order:
-/// the token, then the body as a JSON object.
-pub(super) fn gate(
+/// The body of an API call that passed what every call passes first, in
+/// Daraja's order: a live token, then a JSON object body.
+pub(super) struct Authorised(pub Value);
+
+impl FromRequest<Arc<FakeDaraja>> for Authorised {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, fake: &Arc<FakeDaraja>) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let headers = parts.headers.clone();
+        let json = Json::<Value>::from_request(Request::from_parts(parts, body), fake).await;
+        gate(fake, &headers, json)
+            .map(Authorised)
+            .map_err(|refused| *refused)
+    }
+}
+
+fn gate(
     fake: &FakeDaraja,
     headers: &HeaderMap,
     body: Result<Json<Value>, JsonRejection>,

@@ -16,7 +16,8 @@
 //! - `check.rs`: what Daraja refuses; `token.rs`: OAuth; `stk.rs`: push and
 //!   query; `outcome.rs`: outcomes and callback plans; `poster.rs`: posting
 //!   callbacks; `c2b.rs`: paybill payments; `status.rs`: Transaction Status;
-//!   `listing.rs`: the fake-only routes; `standalone.rs`: `fake-daraja`.
+//!   `listing.rs`: the fake-only routes; `steer.rs`: the same from inside
+//!   the process; `standalone.rs`: `fake-daraja`.
 
 mod c2b;
 mod check;
@@ -25,6 +26,7 @@ mod outcome;
 mod poster;
 mod standalone;
 mod status;
+mod steer;
 mod stk;
 #[cfg(test)]
 mod tests;
@@ -46,7 +48,6 @@ use tokio::time::Instant;
 
 use super::DarajaHttpClient;
 use crate::config::MpesaSettings;
-use crate::phone::Msisdn;
 
 pub use c2b::{C2bPayment, C2bPaymentResult};
 pub use listing::Stats;
@@ -217,64 +218,6 @@ impl FakeDaraja {
             &self.settings(callback_url, callback_token)?,
             FAKE_CLIENT_TIMEOUT,
         )
-    }
-
-    /// Every accepted push, oldest first.
-    pub fn pushes(&self) -> Vec<RecordedPush> {
-        self.lock()
-            .pushes
-            .iter()
-            .map(|p| p.record.clone())
-            .collect()
-    }
-
-    /// Every callback posted so far (STK, C2B, Transaction Status), oldest first.
-    pub fn callbacks(&self) -> Vec<PostedCallback> {
-        self.lock().callbacks.clone()
-    }
-
-    /// How pushes to phones without their own plan end (from the next push on).
-    pub fn set_default_outcome(&self, outcome: FakeOutcome) {
-        self.lock().default_plan.outcome = outcome;
-    }
-
-    /// How pushes to `phone` end, decided at once with one callback.
-    pub fn set_outcome_for(&self, phone: &Msisdn, outcome: FakeOutcome) {
-        self.set_plan_for(phone, FakePlan::of(outcome));
-    }
-
-    /// The whole plan for pushes to phones without their own.
-    pub fn set_default_plan(&self, plan: FakePlan) {
-        self.lock().default_plan = plan;
-    }
-
-    /// The whole plan for pushes to `phone` (from the next push on).
-    pub fn set_plan_for(&self, phone: &Msisdn, plan: FakePlan) {
-        self.lock()
-            .per_phone
-            .insert(phone.to_daraja().to_owned(), plan);
-    }
-
-    /// Turns external C2B validation on or off.
-    pub fn set_c2b_validation(&self, on: bool) {
-        self.lock().c2b_validation = on;
-    }
-
-    /// Makes the current token stale at once, as when another client of the
-    /// same app fetched one.
-    pub fn expire_tokens(&self) {
-        self.lock().token = None;
-    }
-
-    /// The STK callback JSON of this push as the fake posts it, or `None`
-    /// for an id it never issued: for tests that post variants themselves.
-    pub fn callback_payload(&self, checkout_request_id: &str) -> Option<serde_json::Value> {
-        let state = self.lock();
-        let push = state.find(checkout_request_id)?;
-        Some(outcome::callback_json(
-            &push.record,
-            push.plan.callback.amount_delta,
-        ))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

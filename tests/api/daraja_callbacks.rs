@@ -65,7 +65,7 @@ async fn each_outcome_is_posted_with_its_code_and_reported_by_the_query() {
     // Posted to the push's CallBackURL, token in the path.
     let expected = format!("/mpesa/stk/callback/{CALLBACK_TOKEN}");
     assert!(received.iter().all(|r| r.path == expected), "{received:?}");
-    let posted = fake.callbacks();
+    let posted = posted_by(&fake, FakeOutcome::ALL.len()).await;
     assert!(posted.iter().all(|c| c.status == Some(200)));
 }
 
@@ -93,7 +93,10 @@ async fn duplicate_callbacks_come_as_identical_copies_in_turn_or_all_at_once() {
             "copies are identical"
         );
     }
-    assert_eq!(fake.stats().callbacks_answered_ok, 10);
+    // The fake records a post once it has read the answer.
+    let posted = posted_by(&fake, 10).await;
+    assert_eq!(posted.len(), 10);
+    assert!(posted.iter().all(|c| c.status == Some(200)));
 }
 
 #[tokio::test]
@@ -141,11 +144,8 @@ async fn a_late_callback_waits_until_a_query_has_reported_the_outcome() {
 #[tokio::test]
 async fn the_query_says_processing_until_the_payer_decides_then_the_callback_follows() {
     let (fake, receiver, client) = setup().await;
-    fake.set_default_plan(FakePlan {
-        outcome: FakeOutcome::Cancelled,
-        decide_after: Duration::from_millis(600),
-        callback: CallbackPlan::default(),
-    });
+    fake.set_default_outcome(FakeOutcome::Cancelled);
+    fake.set_query_delay(Duration::from_millis(600));
     let accepted = client.stk_push(push_to("0712345678", 75)).await.unwrap();
     let id = &accepted.checkout_request_id;
     assert_eq!(client.stk_query(id).await, Ok(StkQueryResult::Pending));

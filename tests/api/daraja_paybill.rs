@@ -179,7 +179,8 @@ async fn transaction_status_posts_the_result_for_a_receipt_and_a_refusal_for_an_
     assert_ne!(unknown["ResultCode"], 0);
     assert!(unknown.get("ResultParameters").is_none());
     assert!(
-        fake.callbacks()
+        posted_by(fake.as_ref(), 3)
+            .await
             .iter()
             .any(|c| c.kind == CallbackKind::TransactionStatus)
     );
@@ -212,7 +213,7 @@ async fn the_fake_routes_steer_and_list_it_over_http_and_refuse_nonsense() {
         assert_eq!(refused.status(), 400, "{nonsense}");
     }
     client.stk_push(push_to("0712345678", 20)).await.unwrap();
-    receiver.wait_for(1).await;
+    posted_by(&fake, 1).await;
     let get = |path: &str| {
         let url = format!("{}{path}", fake.url());
         let http = http.clone();

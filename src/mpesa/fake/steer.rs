@@ -30,6 +30,13 @@ impl FakeDaraja {
         self.set_plan_for(phone, FakePlan::of(outcome));
     }
 
+    /// How long after a push the payer takes to decide, for phones without
+    /// their own plan (from the next push on): the query says "being
+    /// processed" and no callback leaves until then.
+    pub fn set_query_delay(&self, delay: std::time::Duration) {
+        self.lock().default_plan.decide_after = delay;
+    }
+
     /// The whole plan for pushes to phones without their own.
     pub fn set_default_plan(&self, plan: FakePlan) {
         self.lock().default_plan = plan;

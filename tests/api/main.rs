@@ -5,6 +5,7 @@ mod cli;
 mod daraja_callbacks;
 mod daraja_commands;
 mod daraja_fake;
+mod daraja_hostile;
 mod daraja_paybill;
 mod daraja_support;
 mod db_roles;

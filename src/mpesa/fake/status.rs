@@ -68,7 +68,8 @@ fn checked(fake: &FakeDaraja, body: &Value) -> Result<(), check::Refusal> {
     if text(body, "CommandID") != "TransactionStatusQuery" {
         return Err(check::bad_request("Invalid CommandID"));
     }
-    if text(body, "TransactionID").is_empty() {
+    // A receipt is letters and digits: a JSON number is the wrong type.
+    if body["TransactionID"].as_str().is_none_or(str::is_empty) {
         return Err(check::bad_request("Invalid TransactionID"));
     }
     if text(body, "PartyA") != fake.config.shortcode {

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::time::timeout;
 
-use crate::daraja_support::{fake_with, push_to};
+use crate::daraja_support::{fake_with, payment, push_to};
 
 #[tokio::test]
 async fn fake_daraja_runs_on_its_own_with_the_credentials_it_was_given() {
@@ -109,15 +109,7 @@ async fn register_urls_registers_the_paybill_urls_under_the_callback_url_once() 
 
     // A payment now reaches the registered confirmation URL (unreachable
     // here, on a closed loopback port: the fake records where it posted).
-    let paid = fake
-        .pay_bill(pesachama::mpesa::fake::C2bPayment {
-            phone: "0712345678".into(),
-            amount: 10,
-            bill_ref: "UMOJA".into(),
-            first_name: None,
-        })
-        .await
-        .unwrap();
+    let paid = fake.pay_bill(payment(10, "UMOJA")).await.unwrap();
     assert!(paid.completed);
     let posted = fake.callbacks();
     assert_eq!(

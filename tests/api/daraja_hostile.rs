@@ -5,11 +5,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use pesachama::mpesa::DarajaClient;
-use pesachama::mpesa::fake::{C2bPayment, SANDBOX_SHORTCODE};
+use pesachama::mpesa::FakeDaraja;
+use pesachama::mpesa::fake::SANDBOX_SHORTCODE;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::daraja_support::{Receiver, fake_with, push_to, raw_post, raw_token, setup};
+use crate::daraja_support::{Receiver, fake_with, payment, push_to, raw_post, raw_token, setup};
 
 #[tokio::test]
 async fn registration_and_status_queries_with_missing_or_wrong_fields_are_refused() {
@@ -21,30 +22,21 @@ async fn registration_and_status_queries_with_missing_or_wrong_fields_are_refuse
         "ShortCode": SANDBOX_SHORTCODE, "ResponseType": "Completed",
         "ConfirmationURL": url("paybill/c"), "ValidationURL": url("paybill/v"),
     });
-    let path = "/mpesa/c2b/v2/registerurl";
-    for (field, value) in [
+    let refusals = [
         ("ShortCode", json!("600000")),
         ("ResponseType", json!("completed")),
         ("ConfirmationURL", json!("not a url")),
         ("ValidationURL", Value::Null),
-    ] {
-        let mut body = register.clone();
-        body[field] = value.clone();
-        let (status, answer) = raw_post(&fake, path, Some(&token), body.to_string()).await;
-        assert_eq!(
-            (status, answer["errorCode"].as_str()),
-            (400, Some("400.002.02")),
-            "{field}={value}"
-        );
-    }
+    ];
+    let path = "/mpesa/c2b/v2/registerurl";
+    assert_each_refused(&fake, path, &token, &register, &refusals).await;
     let status_query = json!({
         "Initiator": "testapi", "SecurityCredential": "c2VjcmV0",
         "CommandID": "TransactionStatusQuery", "TransactionID": "NLJ7RT61SV",
         "PartyA": SANDBOX_SHORTCODE, "IdentifierType": "4",
         "ResultURL": url("r"), "QueueTimeOutURL": url("t"), "Remarks": "r", "Occasion": "",
     });
-    let path = "/mpesa/transactionstatus/v1/query";
-    for (field, value) in [
+    let refusals = [
         ("Initiator", json!("")),
         ("CommandID", json!("TransactionReversal")),
         ("TransactionID", json!(17)),
@@ -52,16 +44,9 @@ async fn registration_and_status_queries_with_missing_or_wrong_fields_are_refuse
         ("IdentifierType", json!("1")),
         ("ResultURL", json!("http://gw.example/r")),
         ("Remarks", json!("x".repeat(101))),
-    ] {
-        let mut body = status_query.clone();
-        body[field] = value.clone();
-        let (status, answer) = raw_post(&fake, path, Some(&token), body.to_string()).await;
-        assert_eq!(
-            (status, answer["errorCode"].as_str()),
-            (400, Some("400.002.02")),
-            "{field}={value}"
-        );
-    }
+    ];
+    let path = "/mpesa/transactionstatus/v1/query";
+    assert_each_refused(&fake, path, &token, &status_query, &refusals).await;
     let (status, _) = raw_post(&fake, path, Some(&token), status_query.to_string()).await;
     assert_eq!(status, 200, "the control query passes");
     receiver.wait_for(1).await;
@@ -70,6 +55,26 @@ async fn registration_and_status_queries_with_missing_or_wrong_fields_are_refuse
         1,
         "only the control query was answered"
     );
+}
+
+/// `good` with each field changed in turn is refused as a bad field.
+async fn assert_each_refused(
+    fake: &FakeDaraja,
+    path: &str,
+    token: &str,
+    good: &Value,
+    refusals: &[(&str, Value)],
+) {
+    for (field, value) in refusals {
+        let mut body = good.clone();
+        body[*field] = value.clone();
+        let (status, answer) = raw_post(fake, path, Some(token), body.to_string()).await;
+        assert_eq!(
+            (status, answer["errorCode"].as_str()),
+            (400, Some("400.002.02")),
+            "{field}={value}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -95,14 +100,7 @@ async fn a_v1_registration_gets_the_payer_hashed() {
         answer["OriginatorCoversationID"].is_string(),
         "Safaricom's spelling"
     );
-    fake.pay_bill(C2bPayment {
-        phone: "0712345678".into(),
-        amount: 10,
-        bill_ref: "UMOJA".into(),
-        first_name: None,
-    })
-    .await
-    .unwrap();
+    fake.pay_bill(payment(10, "UMOJA")).await.unwrap();
     let received = receiver.wait_for(1).await;
     let hashed = hex::encode(Sha256::digest(b"254712345678"));
     assert_eq!(received[0].body["MSISDN"], hashed.as_str());

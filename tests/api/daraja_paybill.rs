@@ -2,14 +2,14 @@
 //! payments with and without validation, Transaction Status; its `/fake`
 //! routes over HTTP; and the gateway itself pushing through it.
 
-use pesachama::mpesa::fake::{C2bPayment, CallbackKind, Stats};
+use pesachama::mpesa::fake::{CallbackKind, Stats};
 use pesachama::mpesa::{
     C2bUrls, DarajaClient, MpesaError, TransactionStatusQuery, UnansweredValidation,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::daraja_support::{Receiver, posted_by, push_to, setup};
+use crate::daraja_support::{Receiver, payment, posted_by, push_to, setup};
 use crate::helpers::spawn_app;
 
 fn urls(receiver: &Receiver, unanswered: UnansweredValidation) -> C2bUrls {
@@ -20,20 +20,11 @@ fn urls(receiver: &Receiver, unanswered: UnansweredValidation) -> C2bUrls {
     }
 }
 
-fn payment(bill_ref: &str) -> C2bPayment {
-    C2bPayment {
-        phone: "0712345678".into(),
-        amount: 500,
-        bill_ref: bill_ref.into(),
-        first_name: Some("GRACE".into()),
-    }
-}
-
 #[tokio::test]
 async fn registration_refuses_urls_safaricom_forbids_and_a_payment_needs_one() {
     let (fake, receiver, client) = setup().await;
     assert!(
-        fake.pay_bill(payment("UMOJA")).await.is_err(),
+        fake.pay_bill(payment(500, "UMOJA")).await.is_err(),
         "nothing registered"
     );
     let mut bad = urls(&receiver, UnansweredValidation::Complete);
@@ -57,7 +48,7 @@ async fn without_validation_a_payment_is_confirmed_in_darajas_shape() {
         .register_urls(&urls(&receiver, UnansweredValidation::Complete))
         .await
         .unwrap();
-    let result = fake.pay_bill(payment("UMOJA-17")).await.unwrap();
+    let result = fake.pay_bill(payment(500, "UMOJA-17")).await.unwrap();
     assert!(result.completed);
     assert_eq!(result.validation_result, None);
     assert_eq!(result.confirmation_status, Some(200));
@@ -84,7 +75,7 @@ async fn validation_comes_first_and_a_rejection_stops_the_payment() {
         .register_urls(&urls(&receiver, UnansweredValidation::Complete))
         .await
         .unwrap();
-    let accepted = fake.pay_bill(payment("UMOJA")).await.unwrap();
+    let accepted = fake.pay_bill(payment(500, "UMOJA")).await.unwrap();
     assert!(accepted.completed);
     assert_eq!(accepted.validation_result.as_deref(), Some("0"));
     let received = receiver.received();
@@ -99,7 +90,7 @@ async fn validation_comes_first_and_a_rejection_stops_the_payment() {
     assert_eq!(received[0].body["OrgAccountBalance"], "");
 
     receiver.answer_with(json!({"ResultCode": "C2B00012", "ResultDesc": "Rejected"}));
-    let rejected = fake.pay_bill(payment("NOSUCH")).await.unwrap();
+    let rejected = fake.pay_bill(payment(500, "NOSUCH")).await.unwrap();
     assert!(!rejected.completed);
     assert_eq!(rejected.trans_id, None);
     assert_eq!(rejected.validation_result.as_deref(), Some("C2B00012"));
@@ -122,12 +113,18 @@ async fn an_unanswered_validation_does_what_the_registration_said() {
         .register_urls(&unreachable(UnansweredValidation::Cancel))
         .await
         .unwrap();
-    assert!(!fake.pay_bill(payment("UMOJA")).await.unwrap().completed);
+    assert!(
+        !fake
+            .pay_bill(payment(500, "UMOJA"))
+            .await
+            .unwrap()
+            .completed
+    );
     client
         .register_urls(&unreachable(UnansweredValidation::Complete))
         .await
         .unwrap();
-    let completed = fake.pay_bill(payment("UMOJA")).await.unwrap();
+    let completed = fake.pay_bill(payment(500, "UMOJA")).await.unwrap();
     assert!(completed.completed);
     assert_eq!(completed.confirmation_status, Some(200));
 }

@@ -123,6 +123,16 @@ pub fn push_to(number: &str, amount: i64) -> StkPushRequest {
     StkPushRequest::new(phone(number), amount, "UMOJA", "Contribution").unwrap()
 }
 
+/// A paybill payment from 0712 345 678.
+pub fn payment(amount: i64, bill_ref: &str) -> pesachama::mpesa::fake::C2bPayment {
+    pesachama::mpesa::fake::C2bPayment {
+        phone: "0712345678".into(),
+        amount,
+        bill_ref: bill_ref.into(),
+        first_name: Some("GRACE".into()),
+    }
+}
+
 /// A token from `fake` fetched by hand, for raw requests.
 pub async fn raw_token(fake: &FakeDaraja) -> String {
     let answer: Value = reqwest::Client::new()

@@ -113,10 +113,14 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     let mpesa = mpesa::dev_settings(&raw, &http_addr)?;
     let app = Application::build_with(settings, dev_sms(&raw).await?, mpesa).await?;
     let daraja = match &app.fakes().daraja {
-        Some(fake) => format!(
-            "Daraja is a fake at {url}: pushes at {url}/fake/pushes, callbacks at {url}/fake/callbacks.\n",
-            url = fake.url()
-        ),
+        Some(fake) => {
+            // Each push and callback gets a log line on the terminal.
+            fake.set_quiet(false);
+            format!(
+                "Daraja is a fake at {url}: pushes at {url}/fake/pushes, callbacks at {url}/fake/callbacks.\n",
+                url = fake.url()
+            )
+        }
         None => "Daraja is the one at MPESA_API_URL.\n".to_owned(),
     };
     let sms_listing = app.fakes().sms.as_ref().map(|fake| {

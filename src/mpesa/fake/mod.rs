@@ -34,7 +34,7 @@ mod token;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -106,6 +106,8 @@ pub struct FakeDaraja {
     config: FakeDarajaConfig,
     /// Posts callbacks; its own timeout, like Safaricom's.
     http: reqwest::Client,
+    /// No log line per push or callback; starts as `config.quiet`.
+    quiet: AtomicBool,
     counters: Counters,
     // A std mutex: held only to read or record, never across an await.
     state: Mutex<State>,
@@ -169,6 +171,7 @@ impl FakeDaraja {
         let fake = Arc::new(FakeDaraja {
             url: format!("http://{addr}"),
             http,
+            quiet: AtomicBool::new(config.quiet),
             counters: Counters::default(),
             state: Mutex::new(State {
                 c2b_validation: config.c2b_validation,
@@ -223,6 +226,11 @@ impl FakeDaraja {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Plain data: a panic elsewhere leaves nothing half-updated worth refusing.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether each push and callback is logged.
+    fn chatty(&self) -> bool {
+        !self.quiet.load(Ordering::Relaxed)
     }
 
     fn next_serial(&self) -> u64 {

@@ -76,7 +76,7 @@ impl FakeDaraja {
             // Only the kind: the URL carries the gateway's secret token.
             Err(e) => (None, Some(wire::failure_kind(e).to_owned())),
         };
-        if !self.config.quiet {
+        if self.chatty() {
             tracing::info!(?kind, reference, status, "fake Daraja posted a callback");
         }
         self.lock().callbacks.push(PostedCallback {

@@ -49,6 +49,12 @@ impl FakeDaraja {
             .insert(phone.to_daraja().to_owned(), plan);
     }
 
+    /// Logs a line per push and callback (`dev`), or stops.
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet
+            .store(quiet, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Turns external C2B validation on or off.
     pub fn set_c2b_validation(&self, on: bool) {
         self.lock().c2b_validation = on;

@@ -107,7 +107,7 @@ fn accept(
         queried: queried.clone(),
     });
     drop(state);
-    if !fake.config.quiet {
+    if fake.chatty() {
         tracing::info!(
             checkout_request_id,
             phone = %record.request.phone(),

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Providers, Settings};
+use crate::config::{MpesaSettings, Providers, Settings};
 use crate::db::HopPool;
 use crate::labels::BoundedLabels;
 use crate::limits::RateLimits;
@@ -71,15 +71,18 @@ impl Application {
     /// PostgreSQL and the prober connects when Redis is back.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let sms = sms::client_for(&settings.providers).await?;
-        Application::build_with_sms(settings, sms).await
+        Application::build_with(settings, sms, None).await
     }
 
     /// [`Application::build`] sending SMS through `sms` whatever the
-    /// providers say: `dev` sends to a real AT (or its sandbox) when
-    /// `AT_API_URL` is set, with the fake Daraja still in place.
-    pub async fn build_with_sms(
+    /// providers say, and talking to the Daraja of `mpesa` when given (else
+    /// the one the providers say): `dev` sends to a real AT (or its
+    /// sandbox) when `AT_API_URL` is set, and to a real Daraja when
+    /// `MPESA_API_URL` is.
+    pub async fn build_with(
         settings: Settings,
         sms: sms::SmsProvider,
+        mpesa: Option<MpesaSettings>,
     ) -> anyhow::Result<Application> {
         let metrics = telemetry::metrics_handle();
         // Bad menus refuse the start before anything is connected or bound.
@@ -112,8 +115,24 @@ impl Application {
         if let Err(error) = sessions.connect_redis().await {
             tracing::warn!(%error, "Redis is unreachable; serving sessions from PostgreSQL until it answers");
         }
-        let mpesa_callback_token = mpesa_callback_token(&settings.providers);
-        let daraja = mpesa::client_for(&settings.providers, &mpesa_callback_token)?;
+        let mpesa_callback_token = match &mpesa {
+            Some(mpesa) => mpesa.callback_token.clone(),
+            None => mpesa_callback_token(&settings.providers),
+        };
+        let daraja = match mpesa {
+            Some(mpesa) => mpesa::DarajaProvider {
+                client: Arc::new(mpesa::DarajaHttpClient::new(&mpesa, &mpesa_callback_token)?),
+                fake: None,
+            },
+            None => {
+                mpesa::client_for(
+                    &settings.providers,
+                    &mpesa_callback_token,
+                    http.local_addr()?,
+                )
+                .await?
+            }
+        };
         let state = AppState::new(App {
             hop_db: HopPool::new(&db, db::DEFAULT_POOL_SIZE),
             db,

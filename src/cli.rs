@@ -112,6 +112,39 @@ pub async fn fake_at(args: crate::sms::fake::FakeAtArgs) -> anyhow::Result<()> {
     crate::sms::fake::run_standalone(args, termination_signal()).await
 }
 
+/// `pesachama fake-daraja`: the fake Daraja on its own, until SIGINT/SIGTERM
+/// (benchmarks, and gateways run by hand with `MPESA_API_URL`).
+pub async fn fake_daraja(args: crate::mpesa::fake::FakeDarajaArgs) -> anyhow::Result<()> {
+    telemetry::init_tracing(config::LogFormat::Pretty);
+    crate::mpesa::fake::run_standalone(args, termination_signal()).await
+}
+
+/// `pesachama mpesa register-urls`: registers the paybill's C2B URLs
+/// (under `MPESA_CALLBACK_URL`, with the callback token) with the Daraja of
+/// the configuration, once, and prints Daraja's answer.
+pub async fn mpesa_register_urls(
+    settings: Settings,
+    unanswered: crate::mpesa::UnansweredValidation,
+) -> anyhow::Result<()> {
+    use crate::mpesa::{C2bUrls, DarajaClient, DarajaHttpClient};
+    let config::Providers::Live(live) = &settings.providers else {
+        anyhow::bail!("register-urls needs the MPESA_* settings of a real Daraja");
+    };
+    let urls = C2bUrls::for_gateway(&live.mpesa, unanswered)?;
+    let client = DarajaHttpClient::new(&live.mpesa, &live.mpesa.callback_token)?;
+    let registered = client
+        .register_urls(&urls)
+        .await
+        .context("Daraja did not register the URLs")?;
+    println!(
+        "Daraja registered the C2B URLs of shortcode {}: {} (OriginatorCoversationID {})",
+        live.mpesa.shortcode,
+        registered.response_description,
+        registered.originator_conversation_id
+    );
+    Ok(())
+}
+
 /// `pesachama menus check`: prints every problem, fails if there is one.
 pub fn menus_check(menus: &std::path::Path, locales: &std::path::Path) -> anyhow::Result<()> {
     match crate::menu::load_catalog(menus, locales, &crate::ops::registry()) {

@@ -912,7 +912,8 @@ fn live_providers(c: &mut Checker<'_>) -> Option<Providers> {
     })))
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, ::1).
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };

@@ -2,7 +2,9 @@
 //!
 //! Starts private PostgreSQL and Redis servers when `DATABASE_URL` / `REDIS_URL`
 //! are unset (data kept in `.local/dev` and reused), migrates, seeds a demo chama,
-//! and serves with the in-process fake Daraja and Africa's Talking until Ctrl-C.
+//! and serves with the fake Daraja and Africa's Talking (HTTP servers on
+//! loopback) until Ctrl-C, or with the real ones when `MPESA_API_URL` /
+//! `AT_API_URL` are set.
 //!
 //! Like production, it migrates as the owner and serves as the runtime role:
 //! with a private server the owner is its superuser and the daemon connects as
@@ -27,7 +29,7 @@ use crate::config::{self, AtSettings, DatabaseUrls, RawSettings, Settings};
 use crate::devstack::{PrivatePostgres, PrivateRedis};
 use crate::phone::Msisdn;
 use crate::sms::{self, AtSmsClient, FakeAtConfig, SmsProvider};
-use crate::{db, telemetry};
+use crate::{db, mpesa, telemetry};
 
 /// Where `dev` keeps its private servers' data, relative to the working folder.
 pub const STATE_DIR: &str = ".local/dev";
@@ -107,7 +109,20 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
     })
     .await?;
 
-    let app = Application::build_with_sms(settings, dev_sms(&raw).await?).await?;
+    let http_addr = settings.http_addr.to_string();
+    let mpesa = mpesa::dev_settings(&raw, &http_addr)?;
+    let app = Application::build_with(settings, dev_sms(&raw).await?, mpesa).await?;
+    let daraja = match &app.fakes().daraja {
+        Some(fake) => {
+            // Each push and callback gets a log line on the terminal.
+            fake.set_quiet(false);
+            format!(
+                "Daraja is a fake at {url}: pushes at {url}/fake/pushes, callbacks at {url}/fake/callbacks.\n",
+                url = fake.url()
+            )
+        }
+        None => "Daraja is the one at MPESA_API_URL.\n".to_owned(),
+    };
     let sms_listing = app.fakes().sms.as_ref().map(|fake| {
         fake.report_to(app.sms_delivery_url());
         tokio::spawn(sms::fake::print_sent(fake.watch()));
@@ -137,6 +152,7 @@ pub async fn dev(mut raw: RawSettings) -> anyhow::Result<()> {
             app.admin_addr(),
             published.as_ref().map(|p| p.url.as_str()),
             sms_listing.as_deref(),
+            &daraja,
         )
     );
     let outcome = run_until(app, stop).await;
@@ -365,6 +381,7 @@ fn welcome(
     admin: SocketAddr,
     dev_database: Option<&str>,
     sms_listing: Option<&str>,
+    daraja: &str,
 ) -> String {
     let sms = match sms_listing {
         Some(listing) => format!(
@@ -375,7 +392,7 @@ fn welcome(
     };
     let mut text = format!(
         "\nPesaChama dev gateway on http://{http} (metrics on http://{admin}/metrics)\n\
-         Daraja is an in-process fake.\n{sms}\
+         {daraja}{sms}\
          Demo chama {DEMO_CHAMA} (Umoja Women Group):\n"
     );
     for (phone, name, role, also) in DEMO_PEOPLE {
@@ -436,7 +453,7 @@ mod tests {
         let admin: SocketAddr = "127.0.0.1:9090".parse().unwrap();
         let url = "postgres://pesachama_dev@127.0.0.1:5999/postgres";
         let listing = "http://127.0.0.1:40000/fake/sms";
-        let text = welcome(http, admin, Some(url), Some(listing));
+        let text = welcome(http, admin, Some(url), Some(listing), "Daraja is a fake.\n");
         assert!(text.contains(listing), "{text}");
         assert!(text.contains(&readme_scripted_line()), "{text}");
         assert!(
@@ -450,7 +467,7 @@ mod tests {
         assert!(text.contains(&format!("DATABASE_URL={url}")), "{text}");
 
         let elsewhere: SocketAddr = "127.0.0.1:18080".parse().unwrap();
-        let text = welcome(elsewhere, admin, None, None);
+        let text = welcome(elsewhere, admin, None, None, "Daraja is a fake.\n");
         assert!(text.contains("AT_API_URL"), "{text}");
         assert!(
             text.contains(&format!(

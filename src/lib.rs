@@ -9,7 +9,7 @@
 //! - [`telemetry`]: logs, the Prometheus recorder, HTTP metrics.
 //! - [`db`]: the PostgreSQL pool, embedded migrations, constraint helpers.
 //! - [`phone`]: `Msisdn`, a phone number parsed once into E.164.
-//! - [`mpesa`]: the Daraja client (STK push and query) behind a trait, and its in-process fake.
+//! - [`mpesa`]: the Daraja client (STK push and query, C2B registration, Transaction Status) behind a trait, and its fake Daraja over HTTP.
 //! - [`sms`]: the Africa's Talking SMS client behind a trait, and its in-process fake.
 //! - [`session`]: USSD session storage: Redis first, PostgreSQL behind it, failover.
 //! - [`i18n`]: languages, Fluent bundles, `KES 1,250` amounts and the GSM-7 alphabet.

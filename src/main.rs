@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use pesachama::chama::Role;
 use pesachama::i18n::Lang;
+use pesachama::mpesa::UnansweredValidation;
+use pesachama::mpesa::fake::FakeDarajaArgs;
 use pesachama::phone::Msisdn;
 use pesachama::sim::SimOptions;
 use pesachama::sms::admin::{self, Requeue};
@@ -59,13 +61,53 @@ enum Command {
     /// SMS: templates, the outbox and its letters.
     #[command(subcommand)]
     Sms(SmsCommand),
-    /// M-Pesa: STK requests waiting for an official.
+    /// M-Pesa: requests and receipts waiting for an official, the paybill's
+    /// registration with Daraja.
     #[command(subcommand)]
     Mpesa(MpesaCommand),
     /// A terminal feature phone that talks to a running gateway.
     UssdSim(UssdSimArgs),
     /// A fake Africa's Talking SMS API on 127.0.0.1 (benchmarks, manual runs).
     FakeAt(FakeAtCli),
+    /// A fake Safaricom Daraja on 127.0.0.1 (benchmarks, manual runs).
+    FakeDaraja(FakeDarajaCli),
+}
+
+#[derive(Subcommand)]
+enum MpesaCommand {
+    /// STK requests queued, pending, closed as unknown at the deadline, or
+    /// booked with a flag: age, chama, masked phone, amount.
+    Pending,
+    /// Register the paybill's C2B validation and confirmation URLs (under
+    /// MPESA_CALLBACK_URL) with Daraja, once, and print its answer.
+    RegisterUrls {
+        /// What M-Pesa does with a payment when validation does not answer.
+        #[arg(long, default_value = "completed", value_parser = ["completed", "cancelled"])]
+        on_unanswered: String,
+    },
+}
+
+#[derive(Args)]
+struct FakeDarajaCli {
+    /// Port to listen on (127.0.0.1).
+    #[arg(long)]
+    port: u16,
+    /// The consumer key and secret it issues tokens for.
+    #[arg(long, default_value = "fake-consumer-key")]
+    consumer_key: String,
+    #[arg(long, default_value = "fake-consumer-secret")]
+    consumer_secret: String,
+    /// The paybill it serves and its passkey (default: Daraja's sandbox ones).
+    #[arg(long, default_value = pesachama::mpesa::fake::SANDBOX_SHORTCODE)]
+    shortcode: String,
+    #[arg(long, default_value = pesachama::mpesa::fake::SANDBOX_PASSKEY)]
+    passkey: String,
+    /// Call the validation URL before confirming a C2B payment.
+    #[arg(long)]
+    c2b_validation: bool,
+    /// No line per push or callback (benchmarks).
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -89,13 +131,6 @@ struct FakeAtCli {
     /// No line per message (benchmarks).
     #[arg(long)]
     quiet: bool,
-}
-
-#[derive(Subcommand)]
-enum MpesaCommand {
-    /// STK requests queued, pending, closed as unknown at the deadline, or
-    /// booked with a flag: age, chama, masked phone, amount.
-    Pending,
 }
 
 #[derive(Subcommand)]
@@ -318,6 +353,25 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 inputs: sim.inputs,
             })
             .await
+        }
+        Command::FakeDaraja(a) => {
+            cli::fake_daraja(FakeDarajaArgs {
+                port: a.port,
+                consumer_key: a.consumer_key,
+                consumer_secret: a.consumer_secret,
+                shortcode: a.shortcode,
+                passkey: a.passkey,
+                c2b_validation: a.c2b_validation,
+                quiet: a.quiet,
+            })
+            .await
+        }
+        Command::Mpesa(MpesaCommand::RegisterUrls { on_unanswered }) => {
+            let unanswered = match on_unanswered.as_str() {
+                "cancelled" => UnansweredValidation::Cancel,
+                _ => UnansweredValidation::Complete,
+            };
+            cli::mpesa_register_urls(config::load(file)?, unanswered).await
         }
         Command::FakeAt(a) => {
             cli::fake_at(FakeAtArgs {

@@ -98,6 +98,10 @@ pub const MPESA_STK_FLAGS: &str = "pesachama_mpesa_stk_flags_total";
 const CALLBACK_DELAY_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
 ];
+/// Counter: calls to Daraja, by endpoint and outcome (ok or the error kind).
+pub const DARAJA_REQUESTS: &str = "pesachama_daraja_requests_total";
+/// Histogram: time a Daraja call took, retries included, by endpoint.
+pub const DARAJA_REQUEST_DURATION: &str = "pesachama_daraja_request_duration_seconds";
 
 /// Sub-millisecond buckets: a USSD hop is expected to take about a millisecond.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -150,6 +154,12 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe_metrics() {
+    metrics::describe_counter!(DARAJA_REQUESTS, "Calls to Daraja, by endpoint and outcome.");
+    metrics::describe_histogram!(
+        DARAJA_REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Time a Daraja call took, retries included, by endpoint."
+    );
     metrics::describe_counter!(
         HTTP_REQUESTS,
         "HTTP requests answered, by method, route and status."

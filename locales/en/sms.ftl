@@ -35,6 +35,8 @@ sms-payment-failed = PesaChama: your payment of { $amount } to { $chama } did no
         [cancelled] the M-Pesa prompt was cancelled
         [unreachable] your phone could not be reached
         [wrong-pin] the M-Pesa PIN was wrong
+        [refused] M-Pesa refused the request
+        [busy] M-Pesa was busy
        *[other] M-Pesa could not complete it
     }. Please try again.
 # To each official whose approval a disbursement waits for; $ussd is the

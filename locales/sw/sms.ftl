@@ -27,6 +27,8 @@ sms-payment-failed = PesaChama: malipo yako ya { $amount } kwa { $chama } hayaku
         [cancelled] ombi la M-Pesa lilighairiwa
         [unreachable] simu yako haikupatikana
         [wrong-pin] PIN ya M-Pesa haikuwa sahihi
+        [refused] M-Pesa ilikataa ombi
+        [busy] M-Pesa ilikuwa na shughuli nyingi
        *[other] M-Pesa haikuweza kuyakamilisha
     }. Tafadhali jaribu tena.
 # @kind notice @segments 1 @var chama=20 @var name=20 @var amount=15 @var purpose=20 @var ussd=12

@@ -13,6 +13,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::MpesaError;
+use super::measure::{Endpoint, measured};
+use super::retry;
 use super::wire::{self, number_or_string};
 
 /// Refresh this long before Daraja says the token expires, so a token never
@@ -64,7 +66,11 @@ impl OAuth {
         if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let (token, lifetime) = self.fetch(http).await?;
+        let (token, lifetime) = measured(
+            Endpoint::OAuth,
+            retry::on_transient("token request", || self.fetch(http)),
+        )
+        .await?;
         // A short-lived token (odd, but seen in sandboxes) is kept for half its
         // life rather than refetched on every call.
         let margin = REFRESH_MARGIN.min(lifetime / 2);

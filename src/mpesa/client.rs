@@ -1,5 +1,10 @@
-//! The real Daraja client: STK push and STK query over HTTPS with a cached
-//! OAuth token (protocols.md 3.1–3.4).
+//! The real Daraja client: STK push and query, C2B URL registration and
+//! Transaction Status over HTTPS with a cached OAuth token (protocols.md 3).
+//!
+//! Every call has a timeout. Only calls that are safe to repeat are retried
+//! after a transport failure: the token fetch (in `auth.rs`) and the STK
+//! query. A push is never retried blindly, since a push that timed out may
+//! have reached the payer: it returns `Transient` and the caller queries.
 
 use std::time::Duration;
 
@@ -9,10 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::auth::OAuth;
+use super::measure::{Endpoint, measured};
+use super::retry;
 use super::wire::{self, Merchant};
 use super::{
-    BoxFuture, DarajaClient, MpesaError, STK_CALLBACK_PATH, StkPushAccepted, StkPushRequest,
-    StkQueryResult,
+    BoxFuture, C2bRegistered, C2bUrls, DarajaClient, MpesaError, STK_CALLBACK_PATH,
+    StkPushAccepted, StkPushRequest, StkQueryResult, TransactionStatusAccepted,
+    TransactionStatusQuery, wire_paybill,
 };
 use crate::config::MpesaSettings;
 
@@ -38,11 +46,24 @@ impl DarajaHttpClient {
         settings: &MpesaSettings,
         callback_token: &SecretString,
     ) -> anyhow::Result<DarajaHttpClient> {
+        let settings = MpesaSettings {
+            callback_token: callback_token.clone(),
+            ..settings.clone()
+        };
+        DarajaHttpClient::with_timeout(&settings, REQUEST_TIMEOUT)
+    }
+
+    /// [`DarajaHttpClient::new`] with the token in `settings` and another
+    /// per-call timeout (a fake answers in milliseconds).
+    pub fn with_timeout(
+        settings: &MpesaSettings,
+        timeout: Duration,
+    ) -> anyhow::Result<DarajaHttpClient> {
         let base = settings.api_url.as_str().trim_end_matches('/').to_owned();
-        let callback_url = callback_url(&settings.callback_url, callback_token)?;
+        let callback_url = callback_url(&settings.callback_url, &settings.callback_token)?;
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .build()?;
         Ok(DarajaHttpClient {
             http,
@@ -74,9 +95,32 @@ impl DarajaHttpClient {
 
     #[tracing::instrument(name = "daraja.stk_query", skip_all, fields(checkout_request_id = %checkout_request_id))]
     async fn query_now(&self, checkout_request_id: &str) -> Result<StkQueryResult, MpesaError> {
-        let body = wire::query_body(&self.merchant, checkout_request_id, Utc::now());
-        let (status, bytes) = self.post("/mpesa/stkpushquery/v1/query", &body).await?;
-        wire::query_result(status, &bytes)
+        retry::on_transient("STK query", || async {
+            // A fresh timestamp and password each time.
+            let body = wire::query_body(&self.merchant, checkout_request_id, Utc::now());
+            let (status, bytes) = self.post("/mpesa/stkpushquery/v1/query", &body).await?;
+            wire::query_result(status, &bytes)
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "daraja.register_urls", skip_all)]
+    async fn register_now(&self, urls: &C2bUrls) -> Result<C2bRegistered, MpesaError> {
+        let body = wire_paybill::register_body(&self.merchant.shortcode, urls);
+        let (status, bytes) = self.post("/mpesa/c2b/v2/registerurl", &body).await?;
+        wire_paybill::registered(status, &bytes)
+    }
+
+    #[tracing::instrument(name = "daraja.transaction_status", skip_all, fields(receipt = %query.receipt))]
+    async fn status_now(
+        &self,
+        query: &TransactionStatusQuery,
+    ) -> Result<TransactionStatusAccepted, MpesaError> {
+        let body = wire_paybill::status_body(&self.merchant.shortcode, query);
+        let (status, bytes) = self
+            .post("/mpesa/transactionstatus/v1/query", &body)
+            .await?;
+        wire_paybill::status_accepted(status, &bytes)
     }
 
     /// POSTs `body` with our token; when Daraja calls the token invalid or
@@ -116,27 +160,52 @@ impl DarajaHttpClient {
 
 impl DarajaClient for DarajaHttpClient {
     fn stk_push(&self, req: StkPushRequest) -> BoxFuture<'_, Result<StkPushAccepted, MpesaError>> {
-        Box::pin(self.push_now(req))
+        Box::pin(measured(Endpoint::StkPush, self.push_now(req)))
     }
 
     fn stk_query<'a>(
         &'a self,
         checkout_request_id: &'a str,
     ) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>> {
-        Box::pin(self.query_now(checkout_request_id))
+        Box::pin(measured(
+            Endpoint::StkQuery,
+            self.query_now(checkout_request_id),
+        ))
+    }
+
+    fn register_urls<'a>(
+        &'a self,
+        urls: &'a C2bUrls,
+    ) -> BoxFuture<'a, Result<C2bRegistered, MpesaError>> {
+        Box::pin(measured(Endpoint::C2bRegister, self.register_now(urls)))
+    }
+
+    fn transaction_status<'a>(
+        &'a self,
+        query: &'a TransactionStatusQuery,
+    ) -> BoxFuture<'a, Result<TransactionStatusAccepted, MpesaError>> {
+        Box::pin(measured(
+            Endpoint::TransactionStatus,
+            self.status_now(query),
+        ))
     }
 }
 
 /// `{base}/mpesa/stk/callback/{token}`, keeping any path `base` already has
 /// (a daemon behind a reverse proxy under `/pesachama/`, say).
 pub(super) fn callback_url(base: &Url, token: &SecretString) -> anyhow::Result<Url> {
+    callback_url_at(base, STK_CALLBACK_PATH, token)
+}
+
+/// `{base}{path}/{token}`, keeping any path `base` already has.
+pub(super) fn callback_url_at(base: &Url, path: &str, token: &SecretString) -> anyhow::Result<Url> {
     let token = token.expose_secret();
     anyhow::ensure!(!token.is_empty(), "the M-Pesa callback token is empty");
     let mut url = base.clone();
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("MPESA_CALLBACK_URL cannot take a path"))?
         .pop_if_empty()
-        .extend(STK_CALLBACK_PATH.split('/').filter(|s| !s.is_empty()))
+        .extend(path.split('/').filter(|s| !s.is_empty()))
         .push(token);
     Ok(url)
 }

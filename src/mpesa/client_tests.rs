@@ -101,7 +101,12 @@ async fn start_daraja() -> (String, Shared) {
 }
 
 fn client(url: &str, callback_base: &str) -> DarajaHttpClient {
-    let settings = MpesaSettings {
+    let settings = settings(url, callback_base);
+    DarajaHttpClient::new(&settings, &settings.callback_token).unwrap()
+}
+
+fn settings(url: &str, callback_base: &str) -> MpesaSettings {
+    MpesaSettings {
         api_url: url.parse().unwrap(),
         consumer_key: SecretString::from("key"),
         consumer_secret: SecretString::from("secret"),
@@ -109,8 +114,7 @@ fn client(url: &str, callback_base: &str) -> DarajaHttpClient {
         passkey: SecretString::from("passkey"),
         callback_url: callback_base.parse().unwrap(),
         callback_token: SecretString::from("cb-token"),
-    };
-    DarajaHttpClient::new(&settings, &settings.callback_token).unwrap()
+    }
 }
 
 async fn daraja() -> (DarajaHttpClient, Shared) {
@@ -287,4 +291,58 @@ async fn a_query_reads_pending_then_completed() {
     let password = STANDARD.decode(body["Password"].as_str().unwrap()).unwrap();
     let timestamp = body["Timestamp"].as_str().unwrap();
     assert_eq!(password, format!("174379passkey{timestamp}").into_bytes());
+}
+
+#[tokio::test]
+async fn a_failing_query_is_asked_again_but_a_failing_push_never_is() {
+    let (client, stub) = daraja().await;
+    reply(&stub, 503, json!({}));
+    // The push may have reached the payer: the caller queries, we do not re-push.
+    assert!(matches!(
+        client.stk_push(push()).await,
+        Err(MpesaError::Transient(_))
+    ));
+    assert_eq!(stub.lock().unwrap().calls.len(), 1);
+
+    reply(&stub, 503, json!({}));
+    reply(&stub, 502, json!({}));
+    assert!(matches!(
+        client.stk_query("ws_CO_9").await,
+        Ok(StkQueryResult::Completed { result_code: 0, .. })
+    ));
+    assert_eq!(stub.lock().unwrap().calls.len(), 4);
+
+    for _ in 0..3 {
+        reply(&stub, 503, json!({}));
+    }
+    assert!(matches!(
+        client.stk_query("ws_CO_9").await,
+        Err(MpesaError::Transient(_))
+    ));
+    assert_eq!(
+        stub.lock().unwrap().calls.len(),
+        7,
+        "three attempts, no more"
+    );
+}
+
+#[tokio::test]
+async fn a_daraja_that_never_answers_times_out_as_transient() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts connections and never answers.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let settings = settings(&url, "https://pc.example");
+    let client =
+        DarajaHttpClient::with_timeout(&settings, std::time::Duration::from_millis(200)).unwrap();
+    let error = client.stk_push(push()).await.unwrap_err();
+    assert!(
+        matches!(&error, MpesaError::Transient(reason) if reason.starts_with("timeout")),
+        "{error:?}"
+    );
 }

@@ -1,10 +1,12 @@
 //! M-Pesa through Safaricom's Daraja API, behind the [`DarajaClient`] trait.
 //!
-//! - [`DarajaHttpClient`] is the real client: OAuth token cache, STK push,
-//!   STK query.
-//! - [`FakeDaraja`] is the in-process sandbox that `dev` and the tests use: it
-//!   validates pushes as Daraja does, settles them with a chosen outcome, and
-//!   writes the callback Daraja would post.
+//! - [`DarajaHttpClient`] is the real client: OAuth token cache refreshed
+//!   single-flight, STK push and query, C2B URL registration, Transaction
+//!   Status; timeouts on every call, retries only where repeating is safe,
+//!   metrics by endpoint and outcome.
+//! - [`FakeDaraja`] (`fake/`) is a fake Daraja over HTTP that `dev` and the
+//!   tests reach through the real client: it checks requests as Daraja
+//!   does, and posts callbacks with outcomes chosen per phone.
 //!
 //! [`client_for`] picks one from the configured [`Providers`]. What is done
 //! with the results:
@@ -12,8 +14,11 @@
 //! - `callback`: Daraja's STK callback route.
 //! - `settle`: an STK request booked or failed once, by callback or query.
 //! - `reconcile`: the worker that queries requests whose callback is late.
+//! - `push`: the worker that sends the STK pushes USSD hops recorded.
+//! - `c2b`: paybill confirmations booked once, and their allocation.
 //!
-//! Daraja's JSON lives in `wire.rs`, shared by both clients.
+//! Daraja's JSON lives in `wire.rs` and `wire_paybill.rs`, shared by the
+//! client and the fake.
 
 mod auth;
 pub mod c2b;
@@ -21,22 +26,24 @@ pub mod callback;
 mod client;
 #[cfg(test)]
 mod client_tests;
-mod fake;
-mod fake_check;
-mod fake_push;
-#[cfg(test)]
-mod fake_tests;
+mod dev;
+pub mod fake;
 mod intent;
+mod measure;
+mod paybill;
 pub mod push;
 pub mod reconcile;
+mod retry;
 mod seen;
 pub mod settle;
-mod types;
+pub(crate) mod types;
 mod wire;
+mod wire_paybill;
 #[cfg(test)]
 mod wire_tests;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -45,18 +52,26 @@ use secrecy::SecretString;
 use crate::config::Providers;
 
 pub use client::DarajaHttpClient;
-pub use fake::FakeDaraja;
-pub use fake_push::{FakeOutcome, RecordedPush};
+pub use dev::dev_settings;
+pub use fake::{FakeDaraja, FakeDarajaConfig, FakeOutcome, FakePlan, RecordedPush};
 pub use intent::{Intent, record_intent};
+pub use paybill::{
+    C2bRegistered, C2bUrls, TransactionStatusAccepted, TransactionStatusQuery, UnansweredValidation,
+};
 pub use seen::mark_outcome_seen;
 pub use types::{
-    MAX_ACCOUNT_REFERENCE, MAX_DESCRIPTION, StkPushAccepted, StkPushRequest, StkQueryResult,
-    is_mpesa_number,
+    MAX_ACCOUNT_REFERENCE, MAX_DESCRIPTION, MAX_STK_AMOUNT, StkPushAccepted, StkPushRequest,
+    StkQueryResult, is_mpesa_number,
 };
 
 /// Path under `MPESA_CALLBACK_URL` where Daraja posts STK results; the secret
 /// callback token is the next path segment.
 pub const STK_CALLBACK_PATH: &str = "/mpesa/stk/callback";
+/// Paths under `MPESA_CALLBACK_URL` registered as the paybill's C2B URLs,
+/// each followed by the callback token. Safaricom refuses C2B URLs that
+/// contain "mpesa" (protocols.md 3.5), hence not under `/mpesa/`.
+pub const C2B_CONFIRMATION_PATH: &str = "/paybill/c2b/confirmation";
+pub const C2B_VALIDATION_PATH: &str = "/paybill/c2b/validation";
 
 /// A boxed future, so that [`DarajaClient`] stays usable as `dyn DarajaClient`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -74,6 +89,20 @@ pub trait DarajaClient: Send + Sync {
         &'a self,
         checkout_request_id: &'a str,
     ) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>>;
+
+    /// Registers our paybill's C2B validation and confirmation URLs. Not
+    /// retried: production registers once and refuses a second time.
+    fn register_urls<'a>(
+        &'a self,
+        urls: &'a C2bUrls,
+    ) -> BoxFuture<'a, Result<C2bRegistered, MpesaError>>;
+
+    /// Asks how the payment with this receipt went; the answer is posted to
+    /// the query's `result_url` later.
+    fn transaction_status<'a>(
+        &'a self,
+        query: &'a TransactionStatusQuery,
+    ) -> BoxFuture<'a, Result<TransactionStatusAccepted, MpesaError>>;
 }
 
 /// Why a Daraja call failed, by what the caller should do about it.
@@ -104,32 +133,75 @@ pub enum MpesaError {
     BadResponse(String),
 }
 
-/// The Daraja client chosen for a deployment, plus the fake itself when it is one.
+impl MpesaError {
+    /// A bounded metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            MpesaError::InvalidRequest(_) => "invalid_request",
+            MpesaError::AuthFailed => "auth_failed",
+            MpesaError::Busy(_) => "busy",
+            MpesaError::Transient(_) => "transient",
+            MpesaError::BadResponse(_) => "bad_response",
+        }
+    }
+}
+
+/// The Daraja client chosen for a deployment, plus the fake when it is one.
 pub struct DarajaProvider {
     /// What the daemon pushes and queries through.
     pub client: Arc<dyn DarajaClient>,
-    /// The same object as `client` when it is the fake, so `dev` and the
+    /// The fake Daraja `client` talks to, when it is one, so `dev` and the
     /// tests can choose outcomes and read pushes and callbacks.
     pub fake: Option<Arc<FakeDaraja>>,
 }
 
-/// The Daraja client for these providers: the real one for `Live`, a fresh
-/// [`FakeDaraja`] for `Fake`. Both put `callback_token` in the callback path.
-pub fn client_for(
+/// The Daraja client for these providers: the real one for `Live`; for
+/// `Fake`, a fresh [`FakeDaraja`] on a free loopback port and the real
+/// client pointed at it, Daraja posting callbacks to the gateway at
+/// `gateway` (its public listener). Both put `callback_token` in the
+/// callback path.
+pub async fn client_for(
     providers: &Providers,
     callback_token: &SecretString,
+    gateway: SocketAddr,
 ) -> anyhow::Result<DarajaProvider> {
-    Ok(match providers {
-        Providers::Live(live) => DarajaProvider {
+    match providers {
+        Providers::Live(live) => Ok(DarajaProvider {
             client: Arc::new(DarajaHttpClient::new(&live.mpesa, callback_token)?),
             fake: None,
-        },
+        }),
         Providers::Fake => {
-            let fake = Arc::new(FakeDaraja::new(callback_token)?);
-            DarajaProvider {
-                client: fake.clone(),
-                fake: Some(fake),
-            }
+            fake_provider(
+                FakeDarajaConfig {
+                    quiet: true,
+                    ..FakeDarajaConfig::default()
+                },
+                callback_token,
+                gateway,
+            )
+            .await
         }
+    }
+}
+
+/// A fresh [`FakeDaraja`] started with `config`, and the real client
+/// pointed at it, Daraja posting callbacks to the gateway at `gateway`.
+pub async fn fake_provider(
+    config: FakeDarajaConfig,
+    callback_token: &SecretString,
+    gateway: SocketAddr,
+) -> anyhow::Result<DarajaProvider> {
+    let fake = FakeDaraja::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the fake Daraja: {e}"))?;
+    // A gateway listening on every interface is reached on loopback.
+    let gateway = match gateway.ip().is_unspecified() {
+        true => SocketAddr::from(([127, 0, 0, 1], gateway.port())),
+        false => gateway,
+    };
+    let base = reqwest::Url::parse(&format!("http://{gateway}/"))?;
+    Ok(DarajaProvider {
+        client: Arc::new(fake.client(base, callback_token.clone())?),
+        fake: Some(fake),
     })
 }

@@ -8,6 +8,9 @@ use crate::phone::Msisdn;
 pub const MAX_ACCOUNT_REFERENCE: usize = 12;
 /// Daraja's limit on `TransactionDesc`.
 pub const MAX_DESCRIPTION: usize = 13;
+/// The largest STK push Daraja takes, in whole shillings (M-Pesa's
+/// per-transaction limit).
+pub const MAX_STK_AMOUNT: i64 = 250_000;
 
 /// An STK push Daraja will accept: checked once by [`StkPushRequest::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub struct StkPushRequest {
 impl StkPushRequest {
     /// Checks the request against Daraja's rules (protocols.md 3.2): a Kenyan
     /// M-Pesa number (`2547…`/`2541…`), a whole-shilling amount of at least 1,
-    /// an account reference of 1–12 letters and digits, a description of 1–13
+    /// at most KES 250,000, an account reference of 1–12 letters and digits, a description of 1–13
     /// printable characters.
     pub fn new(
         phone: Msisdn,
@@ -34,9 +37,9 @@ impl StkPushRequest {
                 "{phone} is not a Safaricom-range Kenyan mobile number"
             )));
         }
-        if amount < 1 {
+        if !(1..=MAX_STK_AMOUNT).contains(&amount) {
             return Err(invalid(format!(
-                "amount must be at least KES 1, not {amount}"
+                "amount must be KES 1 to {MAX_STK_AMOUNT}, not {amount}"
             )));
         }
         let reference_ok = (1..=MAX_ACCOUNT_REFERENCE).contains(&account_reference.len())
@@ -149,6 +152,12 @@ mod tests {
         };
         assert!(refused(phone(), 0, "CHAMA1", "Contribution"));
         assert!(refused(phone(), -5, "CHAMA1", "Contribution"));
+        assert!(refused(
+            phone(),
+            MAX_STK_AMOUNT + 1,
+            "CHAMA1",
+            "Contribution"
+        ));
         assert!(refused(phone(), 10, "", "Contribution"));
         assert!(refused(phone(), 10, "CHAMA0000042X", "Contribution"));
         assert!(refused(phone(), 10, "CHAMA-42", "Contribution"));
@@ -162,6 +171,7 @@ mod tests {
     #[test]
     fn limits_are_inclusive() {
         assert!(StkPushRequest::new(phone(), 1, "ABCDEFGHIJ12", "Mchango wa Ju").is_ok());
+        assert!(StkPushRequest::new(phone(), MAX_STK_AMOUNT, "A", "x").is_ok());
         let newer_range = Msisdn::parse("0110123456").unwrap();
         assert!(StkPushRequest::new(newer_range, 1, "A", "x").is_ok());
     }

@@ -155,14 +155,19 @@ pub(super) fn error_from(status: StatusCode, body: &[u8]) -> MpesaError {
 /// A network failure or timeout, described without the URL: a habit of
 /// printing request details is how secrets end up in logs.
 pub(super) fn transport_error(error: reqwest::Error) -> MpesaError {
-    let kind = if error.is_timeout() {
+    let kind = failure_kind(&error);
+    MpesaError::Transient(format!("{kind}: {}", error_chain(error.without_url())))
+}
+
+/// What kind of network failure it was, in one word.
+pub(super) fn failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {
         "connect"
     } else {
         "transport"
-    };
-    MpesaError::Transient(format!("{kind}: {}", error_chain(error.without_url())))
+    }
 }
 
 /// An error and its causes on one line ("error sending request: connection refused").
@@ -177,7 +182,7 @@ fn error_chain(error: impl std::error::Error) -> String {
     text
 }
 
-fn excerpt(body: &[u8]) -> String {
+pub(super) fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body)
         .trim()
         .chars()
@@ -209,13 +214,7 @@ pub(super) fn push_accepted(
     }
     let response: PushResponse = serde_json::from_slice(body)
         .map_err(|e| MpesaError::BadResponse(format!("{e}: {}", excerpt(body))))?;
-    // "0" means accepted; anything else is a refusal Daraja chose to send as 200.
-    if number_or_string(&response.response_code) != Some(0) {
-        return Err(MpesaError::InvalidRequest(format!(
-            "{} {}",
-            response.response_code, response.response_description
-        )));
-    }
+    accepted_code(&response.response_code, &response.response_description)?;
     Ok(StkPushAccepted {
         merchant_request_id: response.merchant_request_id,
         checkout_request_id: response.checkout_request_id,
@@ -260,6 +259,15 @@ pub(super) fn query_result(status: StatusCode, body: &[u8]) -> Result<StkQueryRe
         result_code,
         result_desc: response.result_desc,
     })
+}
+
+/// `ResponseCode` "0" means accepted; anything else is a refusal Daraja
+/// chose to send as a 200.
+pub(super) fn accepted_code(code: &Value, description: &str) -> Result<(), MpesaError> {
+    if number_or_string(code) == Some(0) {
+        return Ok(());
+    }
+    Err(MpesaError::InvalidRequest(format!("{code} {description}")))
 }
 
 /// A Daraja number sent as a JSON number or as a string of digits.

@@ -333,6 +333,14 @@ impl TestApp {
             .expect("test apps run on the fakes")
     }
 
+    /// The fake Daraja the app pushes to.
+    pub fn fake_daraja(&self) -> &pesachama::mpesa::FakeDaraja {
+        self.fakes
+            .daraja
+            .as_deref()
+            .expect("test apps run on the fakes")
+    }
+
     /// Where AT posts delivery reports to this app (with its callback token).
     pub fn sms_delivery_url(&self) -> reqwest::Url {
         app::delivery_url(self.addr, self.state.settings.sms.callback_token.as_ref())

@@ -3,6 +3,12 @@
 
 mod cli;
 mod contribute;
+mod daraja_callbacks;
+mod daraja_commands;
+mod daraja_fake;
+mod daraja_hostile;
+mod daraja_paybill;
+mod daraja_support;
 mod db_roles;
 mod dev;
 mod failback;

@@ -1,7 +1,7 @@
 //! The STK push worker (issue 15) against real PostgreSQL: each answer
 //! Daraja can give and what it does to the intent, a claim left by a dead
 //! node, and two workers sharing the queue without pushing anything twice.
-//! Accepted pushes go to the in-process fake Daraja; the error classes come
+//! Accepted pushes go to the fake Daraja over HTTP through the real client; the error classes come
 //! from a client that answers every push with one error.
 
 use std::path::Path;
@@ -12,14 +12,15 @@ use std::time::Duration;
 use pesachama::config::MpesaPushSettings;
 use pesachama::mpesa::push::Pusher;
 use pesachama::mpesa::{
-    BoxFuture, DarajaClient, FakeDaraja, Intent, MpesaError, StkPushAccepted, StkPushRequest,
-    StkQueryResult, record_intent,
+    BoxFuture, C2bRegistered, C2bUrls, DarajaClient, FakeDaraja, Intent, MpesaError,
+    StkPushAccepted, StkPushRequest, StkQueryResult, TransactionStatusAccepted,
+    TransactionStatusQuery, record_intent,
 };
 use pesachama::sms::templates::Templates;
-use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::daraja_support::Receiver;
 use crate::helpers::TestDb;
 use crate::seed;
 
@@ -39,6 +40,20 @@ impl DarajaClient for Refusing {
     fn stk_query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>> {
         Box::pin(async { Err(MpesaError::Transient("not asked here".into())) })
     }
+
+    fn register_urls<'a>(
+        &'a self,
+        _: &'a C2bUrls,
+    ) -> BoxFuture<'a, Result<C2bRegistered, MpesaError>> {
+        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
+    }
+
+    fn transaction_status<'a>(
+        &'a self,
+        _: &'a TransactionStatusQuery,
+    ) -> BoxFuture<'a, Result<TransactionStatusAccepted, MpesaError>> {
+        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
+    }
 }
 
 fn refusing(error: MpesaError) -> Arc<Refusing> {
@@ -48,8 +63,11 @@ fn refusing(error: MpesaError) -> Arc<Refusing> {
     })
 }
 
-fn fake() -> Arc<FakeDaraja> {
-    Arc::new(FakeDaraja::new(&SecretString::from("callback-token-0123456789")).unwrap())
+/// The fake Daraja over HTTP, the real client to it, and the receiver its
+/// callbacks go to (kept alive as long as the test holds it).
+async fn fake() -> (Arc<FakeDaraja>, Arc<dyn DarajaClient>, Receiver) {
+    let (fake, receiver, client) = crate::daraja_support::setup().await;
+    (fake, Arc::new(client), receiver)
 }
 
 fn pusher(db: &PgPool, client: Arc<dyn DarajaClient>) -> Pusher {
@@ -170,8 +188,8 @@ async fn copies_of_one_hop_racing_in_their_own_transactions_record_one_intent() 
 async fn an_accepted_push_is_pending_with_darajas_ids_and_a_query_time() {
     let (_test_db, db, chama, grace) = umoja().await;
     let id = intent(&db, chama, grace, 1_000).await;
-    let daraja = fake();
-    let round = pusher(&db, daraja.clone()).push_due().await.unwrap();
+    let (daraja, client, _receiver) = fake().await;
+    let round = pusher(&db, client.clone()).push_due().await.unwrap();
     assert_eq!(round.pushed, 1);
     let row = row(&db, id).await;
     assert_eq!(row.status, "pending");
@@ -195,7 +213,7 @@ async fn an_accepted_push_is_pending_with_darajas_ids_and_a_query_time() {
     assert!((80.0..=90.0).contains(&query_in), "{query_in}");
     // Nothing is due any more: a second round pushes nothing.
     assert_eq!(
-        pusher(&db, daraja.clone()).push_due().await.unwrap().pushed,
+        pusher(&db, client.clone()).push_due().await.unwrap().pushed,
         0
     );
     assert_eq!(daraja.pushes().len(), 1);
@@ -316,8 +334,8 @@ async fn a_claim_left_by_a_dead_node_is_queried_not_pushed_again() {
     .await
     .unwrap();
     let fresh = intent(&db, chama, grace, 500).await;
-    let daraja = fake();
-    let round = pusher(&db, daraja.clone()).push_due().await.unwrap();
+    let (daraja, client, _receiver) = fake().await;
+    let round = pusher(&db, client.clone()).push_due().await.unwrap();
     assert_eq!(round.taken_over, 1);
     let stuck = row(&db, id).await;
     assert_eq!(stuck.status, "pending");
@@ -337,8 +355,8 @@ async fn two_workers_never_push_one_intent_twice() {
     for n in 1..=40 {
         ids.push(intent(&db, chama, grace, n).await);
     }
-    let daraja = fake();
-    let (a, b) = (pusher(&db, daraja.clone()), pusher(&db, daraja.clone()));
+    let (daraja, client, _receiver) = fake().await;
+    let (a, b) = (pusher(&db, client.clone()), pusher(&db, client.clone()));
     let drain = |worker: Pusher| async move {
         for _ in 0..20 {
             worker.push_due().await.unwrap();

@@ -12,7 +12,8 @@ use crate::sms::templates::Templates;
 /// The template (locales/*/sms.ftl).
 pub const TEMPLATE: &str = "sms-payment-failed";
 
-/// Why the push failed, as the member is told (locales/*/payment.ftl).
+/// Why the push failed: a `$reason` the template words in the member's
+/// language (locales/*/sms.ftl).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     /// Daraja refused the request.
@@ -22,10 +23,10 @@ pub enum Reason {
 }
 
 impl Reason {
-    fn message_id(self) -> &'static str {
+    fn key(self) -> &'static str {
         match self {
-            Reason::Refused => "payment-reason-refused",
-            Reason::Busy => "payment-reason-busy",
+            Reason::Refused => "refused",
+            Reason::Busy => "busy",
         }
     }
 }
@@ -56,10 +57,7 @@ pub async fn queue_failed_sms(
     let vars = Vars::from([
         ("amount".to_owned(), format_kes(row.amount)),
         ("chama".to_owned(), row.chama),
-        (
-            "reason".to_owned(),
-            texts.phrase(lang, reason.message_id()).unwrap_or_default(),
-        ),
+        ("reason".to_owned(), reason.key().to_owned()),
     ]);
     let rendered = match texts.render(lang, TEMPLATE, &vars) {
         Ok(rendered) => rendered,

@@ -104,15 +104,6 @@ impl Templates {
         self.declared.get(&(lang, id.to_owned()))
     }
 
-    /// A phrase that goes into a template's variable (a payment's `$reason`),
-    /// from the same locale files: any message without variables outside
-    /// `sms.ftl`. `None` for an unknown id.
-    pub fn phrase(&self, lang: Lang, id: &str) -> Option<String> {
-        self.locales
-            .has_message(lang, id)
-            .then(|| self.locales.format(lang, id, &Vars::new()))
-    }
-
     /// Renders template `id` in `lang` with exactly its declared variables,
     /// each made GSM-7 and cut to its declared length.
     pub fn render(&self, lang: Lang, id: &str, vars: &Vars) -> Result<Rendered, RenderError> {

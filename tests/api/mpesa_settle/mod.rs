@@ -12,6 +12,7 @@ mod reconcile;
 
 use chrono::{DateTime, Utc};
 use pesachama::ledger::{self, MemberBalance};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -119,12 +120,11 @@ fn failure(checkout: &str, code: Value, desc: &str) -> Value {
 
 /// Where Daraja posts, with the app's token.
 fn callback_path(app: &TestApp) -> String {
-    app.fakes
-        .daraja
-        .as_ref()
-        .expect("test apps run on the fake Daraja")
-        .callback_path()
-        .to_owned()
+    format!(
+        "{}/{}",
+        pesachama::mpesa::STK_CALLBACK_PATH,
+        app.state.mpesa_callback_token.expose_secret()
+    )
 }
 
 /// Posts raw bytes to `path`; `(status, body)`.

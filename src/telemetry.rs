@@ -92,6 +92,11 @@ pub const MPESA_CALLBACK_REFUSED: &str = "pesachama_mpesa_callback_refused_total
 /// Counter: booked STK payments flagged for an official, by reason (amount,
 /// phone, no_receipt).
 pub const MPESA_STK_FLAGS: &str = "pesachama_mpesa_stk_flags_total";
+/// Counter: paybill confirmations by outcome (matched, suspense,
+/// unallocated, duplicate, already_booked, malformed).
+pub const MPESA_C2B_PAYMENTS: &str = "pesachama_mpesa_c2b_payments_total";
+/// Counter: paybill validations by verdict.
+pub const MPESA_C2B_VALIDATIONS: &str = "pesachama_mpesa_c2b_validations_total";
 
 /// Seconds to an hour: Daraja's callbacks come seconds to minutes after
 /// the push, late ones much later.
@@ -278,6 +283,14 @@ fn describe_metrics() {
     metrics::describe_counter!(
         MPESA_STK_FLAGS,
         "Booked STK payments flagged for an official, by reason (amount, phone, no_receipt)."
+    );
+    metrics::describe_counter!(
+        MPESA_C2B_PAYMENTS,
+        "Paybill confirmations by outcome (matched, suspense, unallocated, duplicate, already_booked, malformed)."
+    );
+    metrics::describe_counter!(
+        MPESA_C2B_VALIDATIONS,
+        "Paybill validations by verdict (accepted, unknown_account, invalid_amount, other)."
     );
 }
 

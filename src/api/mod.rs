@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ussd::router(state.clone()))
         .merge(crate::sms::callbacks::router(state.clone()))
         .merge(crate::mpesa::callback::router())
+        .merge(crate::mpesa::c2b::router())
         .fallback(not_found)
         .layer(limits)
         .with_state(state);

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use pesachama::chama::Role;
+use pesachama::mpesa::fake::{CallbackPlan, FakePlan};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -102,7 +103,7 @@ async fn a_member_pays_this_periods_contribution_in_both_languages() {
         ),
     ] {
         let app = spawn_app().await;
-        let (_, grace) = umoja(&app, lang, 1_000).await;
+        let (umoja_id, grace) = umoja(&app, lang, 1_000).await;
         let mut phone = app.phone(GRACE);
         phone
             .walk(&[
@@ -128,9 +129,57 @@ async fn a_member_pays_this_periods_contribution_in_both_languages() {
         let [intent] = &pushed(&app).await[..] else {
             panic!("one intent");
         };
-        assert_eq!(intent.status, "pending");
+        assert!(["pending", "succeeded"].contains(&intent.status.as_str()));
         assert_eq!(fake_pushes(&app), 1);
+        // The fake Daraja calls the gateway back: booked once, with its
+        // receipt SMS in the member's language.
+        let booked = settled(&app).await;
+        assert_eq!(booked, "succeeded");
+        let balance = pesachama::ledger::member_balance(
+            &mut app.state.db.acquire().await.unwrap(),
+            umoja_id,
+            grace,
+        )
+        .await
+        .unwrap();
+        assert_eq!(balance.savings, 1_000);
+        let receipt: String = sqlx::query_scalar(
+            "select message from sms_outbox where template = 'sms-receipt' and user_id = $1",
+        )
+        .bind(grace)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+        let word = if lang == "en" { "received" } else { "imepokea" };
+        assert!(
+            receipt.contains(word) && receipt.contains("KES 1,000"),
+            "{receipt}"
+        );
+        app.database.assert_ledger_consistent().await;
     }
+}
+
+/// The one request's status once the callback has settled it.
+async fn settled(app: &TestApp) -> String {
+    for _ in 0..100 {
+        let [intent] = &intents(&app.state.db).await[..] else {
+            panic!("one intent");
+        };
+        if !["queued", "pending"].contains(&intent.status.as_str()) {
+            return intent.status.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kept: Vec<(Option<String>, String)> =
+        sqlx::query_as("select checkout_request_id, outcome from mpesa_stk_callbacks")
+            .fetch_all(&app.state.db)
+            .await
+            .unwrap();
+    panic!(
+        "the callback did not settle the payment: {:?}; posted {:?}; kept {kept:?}",
+        intents(&app.state.db).await,
+        app.fake_daraja().callbacks()
+    );
 }
 
 #[tokio::test]
@@ -378,6 +427,18 @@ async fn the_main_menu_says_a_payment_is_under_way_then_shows_its_outcome_once()
     ] {
         let app = spawn_app().await;
         umoja(&app, lang, 1_000).await;
+        // Grace has not answered the M-Pesa prompt yet: no callback.
+        app.fake_daraja().set_plan_for(
+            &pesachama::phone::Msisdn::parse(GRACE).unwrap(),
+            FakePlan {
+                decide_after: Duration::from_secs(3600),
+                callback: CallbackPlan {
+                    copies: 0,
+                    ..CallbackPlan::default()
+                },
+                ..FakePlan::default()
+            },
+        );
         contribute(&app).await;
         pushed(&app).await;
         let main = app.phone(GRACE).dial().await;

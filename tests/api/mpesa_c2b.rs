@@ -310,3 +310,79 @@ async fn validation_refuses_an_account_that_names_no_chama_or_a_bad_amount() {
         0
     );
 }
+
+/// Posts `body` to the paybill route `which` with `token`; `(status, answer)`.
+async fn post_route(
+    app: &crate::helpers::TestApp,
+    which: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(&format!("/paybill/c2b/{which}/{token}")))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_paybill_routes_book_once_and_refuse_strangers() {
+    use secrecy::ExposeSecret;
+    let app = crate::helpers::spawn_app().await;
+    let pool = app.state.db.clone();
+    seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
+    seed::member(&pool, "UMOJA", GRACE, "Grace", Role::Member, None, "sw").await;
+    let token = app.state.mpesa_callback_token.expose_secret().to_owned();
+    let payment = body("TKH0000001", "250.00", "UMOJA-1", "2547 ***** 021");
+
+    let (status, _) = post_route(
+        &app,
+        "confirmation",
+        "wrong-token",
+        payment.to_string().into(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        scalar(&pool, "select count(*) from mpesa_c2b_receipts").await,
+        0
+    );
+
+    for junk in [&b"not json"[..], b"{}", b"[1,2]", br#"{"TransID": 7}"#] {
+        let (status, answer) = post_route(&app, "confirmation", &token, junk.to_vec()).await;
+        assert_eq!(
+            (status, answer["ResultCode"].clone()),
+            (200, json!(0)),
+            "{junk:?}"
+        );
+    }
+    let oversized = vec![b'x'; 64 * 1024];
+    let (status, _) = post_route(&app, "confirmation", &token, oversized).await;
+    assert_ne!(status, 500);
+    assert_eq!(
+        scalar(&pool, "select count(*) from mpesa_c2b_receipts").await,
+        0
+    );
+
+    let (status, answer) = post_route(&app, "validation", &token, payment.to_string().into()).await;
+    assert_eq!((status, answer["ResultCode"].clone()), (200, json!("0")));
+    let unknown = body("TKH0000002", "250", "NOSUCH", "");
+    let (_, answer) = post_route(&app, "validation", &token, unknown.to_string().into()).await;
+    assert_eq!(answer["ResultCode"], json!("C2B00012"));
+
+    for _ in 0..3 {
+        let (status, answer) =
+            post_route(&app, "confirmation", &token, payment.to_string().into()).await;
+        assert_eq!(
+            (status, answer["ResultDesc"].clone()),
+            (200, json!("Success"))
+        );
+    }
+    assert_eq!(savings(&pool, GRACE).await, 250);
+    app.database.assert_ledger_consistent().await;
+}

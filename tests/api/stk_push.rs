@@ -380,3 +380,86 @@ async fn two_workers_never_push_one_intent_twice() {
         assert!(row.checkout_request_id.is_some());
     }
 }
+
+/// A Daraja that accepts every push under one CheckoutRequestID.
+struct AcceptingAs(&'static str);
+
+impl DarajaClient for AcceptingAs {
+    fn stk_push(&self, _: StkPushRequest) -> BoxFuture<'_, Result<StkPushAccepted, MpesaError>> {
+        let checkout_request_id = self.0.to_owned();
+        Box::pin(async move {
+            Ok(StkPushAccepted {
+                merchant_request_id: "29115-34620561-1".into(),
+                checkout_request_id,
+                customer_message: "Success. Request accepted for processing".into(),
+            })
+        })
+    }
+
+    fn stk_query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>> {
+        Box::pin(async { Err(MpesaError::Transient("not asked here".into())) })
+    }
+
+    fn register_urls<'a>(
+        &'a self,
+        _: &'a C2bUrls,
+    ) -> BoxFuture<'a, Result<C2bRegistered, MpesaError>> {
+        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
+    }
+
+    fn transaction_status<'a>(
+        &'a self,
+        _: &'a TransactionStatusQuery,
+    ) -> BoxFuture<'a, Result<TransactionStatusAccepted, MpesaError>> {
+        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
+    }
+}
+
+#[tokio::test]
+async fn a_callback_that_came_before_the_push_was_written_settles_it_once_written() {
+    let (test_db, db, chama, grace) = umoja().await;
+    let id = intent(&db, chama, grace, 1_000).await;
+    // Daraja's callback beat our write of its CheckoutRequestID: kept as
+    // unknown by the callback route.
+    let early = serde_json::json!({"Body": {"stkCallback": {
+        "MerchantRequestID": "29115-34620561-1",
+        "CheckoutRequestID": "ws_CO_early_0001",
+        "ResultCode": 0,
+        "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": 1000},
+            {"Name": "MpesaReceiptNumber", "Value": "TLE1A2B3C4"},
+            {"Name": "TransactionDate", "Value": 20261201102115u64},
+            {"Name": "PhoneNumber", "Value": 254711000001u64}]}}}});
+    sqlx::query(
+        "insert into mpesa_stk_callbacks (checkout_request_id, result_code, matched, outcome, raw)
+         values ('ws_CO_early_0001', '0', false, 'unknown', $1)",
+    )
+    .bind(&early)
+    .execute(&db)
+    .await
+    .unwrap();
+
+    pusher(&db, Arc::new(AcceptingAs("ws_CO_early_0001")))
+        .push_due()
+        .await
+        .unwrap();
+
+    let (status, by, receipt): (String, Option<String>, Option<String>) = sqlx::query_as(
+        "select status, settled_by, mpesa_receipt from mpesa_stk_requests where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), by.as_deref(), receipt.as_deref()),
+        ("succeeded", Some("callback"), Some("TLE1A2B3C4"))
+    );
+    let entries: i64 = sqlx::query_scalar("select count(*) from journal_entries")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(entries, 1);
+    test_db.assert_ledger_consistent().await;
+}

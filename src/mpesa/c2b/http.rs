@@ -1,6 +1,8 @@
-//! `POST /mpesa/c2b/validation/{token}` and `/mpesa/c2b/confirmation/{token}`:
+//! `POST /paybill/c2b/validation/{token}` and `/paybill/c2b/confirmation/{token}`:
 //! Daraja's paybill callbacks, protected like the STK one (the source
 //! allow-list, 403; the secret path token compared in constant time, 404).
+//! Not under `/mpesa/`: Safaricom refuses C2B URLs that contain the word
+//! (protocols.md 3.5).
 //!
 //! A confirmation is answered `Success` once it is stored and booked, or when
 //! it cannot be read at all (Daraja would only send it again; it is logged,
@@ -23,6 +25,7 @@ use super::confirm::{ConfirmError, Confirmed, confirm};
 use super::payment::{Malformed, Payment, WirePayment};
 use super::validation::{Verdict, decide};
 use crate::api::ApiError;
+use crate::mpesa::{C2B_CONFIRMATION_PATH, C2B_VALIDATION_PATH};
 use crate::state::AppState;
 use crate::telemetry::{MPESA_C2B_PAYMENTS, MPESA_C2B_VALIDATIONS, MPESA_CALLBACK_REFUSED};
 use crate::ussd::guard::{same, source_allowed};
@@ -33,24 +36,31 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Both paybill routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/mpesa/c2b/validation/{token}", post(validation))
-        .route("/mpesa/c2b/confirmation/{token}", post(confirmation))
+        .route(
+            &format!("{C2B_VALIDATION_PATH}/{{token}}"),
+            post(validation),
+        )
+        .route(
+            &format!("{C2B_CONFIRMATION_PATH}/{{token}}"),
+            post(confirmation),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-fn guard(app: &AppState, peer: SocketAddr, token: &str) -> Result<(), Response> {
+/// The refusal for a caller who may not post here, if they may not.
+fn refusal(app: &AppState, peer: SocketAddr, token: &str) -> Option<Response> {
     let refused = |reason: &'static str, error: ApiError| {
         metrics::counter!(MPESA_CALLBACK_REFUSED, "reason" => reason).increment(1);
         tracing::warn!(reason, "paybill callback refused");
         error.into_response()
     };
     if !source_allowed(&app.settings.stk.allowed_sources, peer.ip()) {
-        return Err(refused("source", ApiError::Forbidden));
+        return Some(refused("source", ApiError::Forbidden));
     }
     if !same(token, app.mpesa_callback_token.expose_secret()) {
-        return Err(refused("token", ApiError::NotFound));
+        return Some(refused("token", ApiError::NotFound));
     }
-    Ok(())
+    None
 }
 
 /// The body as a payment and as the JSON kept with it.
@@ -71,7 +81,7 @@ async fn validation(
     Path(token): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = guard(&app, peer, &token) {
+    if let Some(refused) = refusal(&app, peer, &token) {
         return refused;
     }
     let payment = read(body).map(|(p, _)| p);
@@ -101,7 +111,7 @@ async fn confirmation(
     Path(token): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(refused) = guard(&app, peer, &token) {
+    if let Some(refused) = refusal(&app, peer, &token) {
         return refused;
     }
     let (payment, raw) = match read(body) {

@@ -8,11 +8,13 @@
 //! - `matching`: the chama and member a payment goes to.
 //! - `confirm`, `receipts`: booking a confirmation once (a replayed TransID,
 //!   or a receipt its STK push booked already, changes nothing).
+//! - `http`: the validation and confirmation routes.
 //! - `validation`: accept or refuse a payment before M-Pesa takes it.
 //! - `allocate`: an official moves an unmatched receipt to its member.
 
 mod allocate;
 mod confirm;
+mod http;
 mod matching;
 mod payer;
 mod payment;
@@ -22,6 +24,7 @@ mod validation;
 
 pub use allocate::{AllocateError, Allocated, allocate};
 pub use confirm::{ConfirmError, Confirmed, confirm};
+pub use http::router;
 pub use payer::Payer;
 pub use payment::{Malformed, Payment, WirePayment};
 pub use reference::AccountRef;

@@ -4,7 +4,9 @@
 //! - `parse`: the callback JSON, read strictly (`parse_tests`).
 //! - `receive`: the route: source and token checks, settle, store, answer.
 //! - `store`: every callback kept with its outcome.
+//! - `early`: a callback kept before its push was written, settled once it is.
 
+mod early;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
@@ -18,6 +20,7 @@ use axum::routing::post;
 use crate::mpesa::STK_CALLBACK_PATH;
 use crate::state::AppState;
 
+pub use early::settle_early;
 pub use parse::{Callback, Malformed, parse};
 
 /// Daraja's callbacks are about a kilobyte; anything much bigger is not one.

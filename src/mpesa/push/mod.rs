@@ -33,7 +33,7 @@ use crate::phone::Msisdn;
 use crate::sms::templates::Templates;
 use crate::telemetry::MPESA_STK_PUSHES;
 
-use super::{DarajaClient, MpesaError, StkPushRequest};
+use super::{DarajaClient, MpesaError, StkPushRequest, callback};
 
 pub use claim::Claimed;
 pub use failed_sms::Reason;
@@ -149,9 +149,13 @@ impl Pusher {
             Err(refused) => Err(refused),
         };
         let mut tx = self.inner.db.begin().await?;
+        let mut accepted = None;
         let outcome = match answer {
             Ok(ids) => {
+                // A callback for this id waits until the id is written.
+                crate::mpesa::settle::lock_checkout(&mut tx, &ids.checkout_request_id).await?;
                 writeback::accepted(&mut tx, row.id, &ids, settings.query_after).await?;
+                accepted = Some(ids.checkout_request_id);
                 "accepted"
             }
             Err(MpesaError::InvalidRequest(why)) => {
@@ -181,7 +185,34 @@ impl Pusher {
         };
         tx.commit().await?;
         metrics::counter!(MPESA_STK_PUSHES, "outcome" => outcome).increment(1);
+        if let Some(checkout) = accepted {
+            self.settle_early(&checkout).await;
+        }
         Ok(())
+    }
+
+    /// Settles the push from a callback that came before its id was
+    /// written, if one did. A failure here only leaves the request to the
+    /// reconciliation query.
+    async fn settle_early(&self, checkout: &str) {
+        let settled = async {
+            let mut tx = self.inner.db.begin().await?;
+            let early = callback::settle_early(&mut tx, &self.inner.texts, checkout).await?;
+            tx.commit().await?;
+            Ok::<_, crate::mpesa::settle::SettleError>(early)
+        };
+        match settled.await {
+            Ok(Some(settlement)) => {
+                tracing::info!(
+                    outcome = settlement.as_str(),
+                    "STK push settled from a callback that came first"
+                );
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "an early STK callback could not be applied; the query will settle the push");
+            }
+        }
     }
 
     async fn fail(

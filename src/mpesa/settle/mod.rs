@@ -33,6 +33,7 @@ use crate::sms::templates::{RenderError, Templates};
 use crate::telemetry::{MPESA_STK_CALLBACK_DELAY, MPESA_STK_FLAGS, MPESA_STK_RESULTS};
 
 pub use reason::{FailureReason, result_code_label};
+pub use request::lock_checkout;
 
 /// What Daraja said about a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +134,7 @@ pub async fn settle(
     result: &StkResult,
     by: SettledBy,
 ) -> Result<Settlement, SettleError> {
+    request::lock_checkout(conn, checkout_request_id).await?;
     let settlement = settle_locked(conn, texts, checkout_request_id, result, by).await?;
     let code = match result {
         StkResult::Paid(_) => "0",

@@ -97,3 +97,21 @@ pub(super) async fn receipt_booked_by(
     .fetch_optional(conn)
     .await
 }
+
+/// Serialises everything that concerns one CheckoutRequestID until the
+/// caller's transaction ends: settling it, and the push worker writing it
+/// down. Without it a callback that comes while the push worker is writing
+/// the id finds no request, and is kept as unknown only after the worker
+/// has looked for early callbacks (`callback::settle_early`).
+pub async fn lock_checkout(
+    conn: &mut PgConnection,
+    checkout_request_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('stk:' || $1, 0))",
+        checkout_request_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

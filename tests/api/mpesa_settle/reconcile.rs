@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use pesachama::mpesa::fake::CallbackPlan;
 use pesachama::mpesa::reconcile;
 use pesachama::mpesa::settle::{self, Payment, SettledBy, Settlement, StkResult};
-use pesachama::mpesa::{FakeOutcome, StkPushRequest};
+use pesachama::mpesa::{FakeOutcome, FakePlan, StkPushRequest};
 use pesachama::phone::Msisdn;
 
 use super::*;
@@ -43,10 +44,26 @@ pub(super) fn fake(app: &TestApp) -> &pesachama::mpesa::FakeDaraja {
     app.fakes.daraja.as_deref().unwrap()
 }
 
+/// Pushes to Dan end in `outcome`, and Daraja's callback is lost: only a
+/// query learns how.
+fn lose_callbacks(app: &TestApp, outcome: FakeOutcome) {
+    fake(app).set_plan_for(
+        &Msisdn::parse(seed::DAN).unwrap(),
+        FakePlan {
+            callback: CallbackPlan {
+                copies: 0,
+                ..CallbackPlan::default()
+            },
+            ..FakePlan::of(outcome)
+        },
+    );
+}
+
 #[tokio::test]
 async fn a_lost_callback_is_settled_by_query_and_the_late_callback_books_nothing_more() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "en").await;
+    lose_callbacks(&app, FakeOutcome::Success);
     let (id, checkout) = pushed(&app, &pool, chama, dan, 1000, TimeDelta::minutes(3)).await;
 
     reconcile::pass(&app.state).await.unwrap();
@@ -132,10 +149,7 @@ async fn a_query_answer_after_the_callback_settled_it_is_a_duplicate() {
 async fn a_failure_found_by_query_fails_the_request_and_tells_the_member() {
     let app = app().await;
     let (pool, chama, dan) = umoja(&app, "sw").await;
-    fake(&app).set_outcome_for(
-        &Msisdn::parse(seed::DAN).unwrap(),
-        FakeOutcome::InsufficientFunds,
-    );
+    lose_callbacks(&app, FakeOutcome::InsufficientFunds);
     let (id, checkout) = pushed(&app, &pool, chama, dan, 1000, TimeDelta::minutes(3)).await;
 
     reconcile::pass(&app.state).await.unwrap();

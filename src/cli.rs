@@ -365,3 +365,25 @@ pub async fn member_list(url: &SecretString, chama_code: &str) -> anyhow::Result
     }
     Ok(())
 }
+
+/// `pesachama mpesa allocate`: books a paybill receipt nobody matched to a
+/// member, with an audit row, in one transaction; a refusal changes nothing.
+pub async fn mpesa_allocate(
+    url: &SecretString,
+    receipt: &str,
+    chama: Option<&str>,
+    member_no: i32,
+) -> anyhow::Result<()> {
+    let pool = db::connect(url).await?;
+    let mut tx = pool.begin().await?;
+    let done = crate::mpesa::c2b::allocate(&mut tx, receipt.trim(), chama, member_no).await?;
+    tx.commit().await?;
+    println!(
+        "allocated {} ({}) to member {} of {}",
+        done.receipt,
+        crate::i18n::format_kes(done.amount),
+        done.member_no,
+        done.chama
+    );
+    Ok(())
+}

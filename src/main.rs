@@ -78,6 +78,19 @@ enum MpesaCommand {
     /// STK requests queued, pending, closed as unknown at the deadline, or
     /// booked with a flag: age, chama, masked phone, amount.
     Pending,
+    /// Book a paybill receipt nobody could match (in a chama's suspense, or
+    /// naming no chama) to a member's savings; audited.
+    Allocate {
+        /// The M-Pesa receipt (TransID), e.g. TKA1B2C3D4.
+        #[arg(long)]
+        receipt: String,
+        /// The member's number in the chama.
+        #[arg(long)]
+        member_no: i32,
+        /// The chama's code; needed when the receipt named no chama.
+        #[arg(long)]
+        chama: Option<String>,
+    },
     /// Register the paybill's C2B validation and confirmation URLs (under
     /// MPESA_CALLBACK_URL) with Daraja, once, and print its answer.
     RegisterUrls {
@@ -341,6 +354,14 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Sms(command) => sms(command, file).await,
         Command::Mpesa(MpesaCommand::Pending) => {
             cli::mpesa_pending(&cli::admin_database_url(file)?).await
+        }
+        Command::Mpesa(MpesaCommand::Allocate {
+            receipt,
+            member_no,
+            chama,
+        }) => {
+            let url = cli::admin_database_url(file)?;
+            cli::mpesa_allocate(&url, &receipt, chama.as_deref(), member_no).await
         }
         Command::UssdSim(sim) => {
             let phone = Msisdn::parse(&sim.phone)

@@ -386,3 +386,57 @@ async fn the_paybill_routes_book_once_and_refuse_strangers() {
     assert_eq!(savings(&pool, GRACE).await, 250);
     app.database.assert_ledger_consistent().await;
 }
+
+#[tokio::test]
+async fn mpesa_allocate_on_the_command_line_books_a_suspense_receipt_once() {
+    let (db, pool) = chama().await;
+    confirm(&pool, body("TKJ0000001", "900", "UMOJA", "2547 ***** 999")).await;
+
+    let refused = crate::cli::pesachama(
+        Some(&db.url),
+        &[
+            "mpesa",
+            "allocate",
+            "--receipt",
+            "TKJ0000001",
+            "--member-no",
+            "7",
+        ],
+    );
+    assert!(!refused.status.success());
+    let done = crate::cli::pesachama(
+        Some(&db.url),
+        &[
+            "mpesa",
+            "allocate",
+            "--receipt",
+            "TKJ0000001",
+            "--member-no",
+            "2",
+        ],
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let out = crate::cli::stdout(&done);
+    assert!(
+        out.contains("allocated TKJ0000001 (KES 900) to member 2 of UMOJA"),
+        "{out}"
+    );
+    let again = crate::cli::pesachama(
+        Some(&db.url),
+        &[
+            "mpesa",
+            "allocate",
+            "--receipt",
+            "TKJ0000001",
+            "--member-no",
+            "2",
+        ],
+    );
+    assert!(!again.status.success());
+    assert_eq!(savings(&pool, OTIENO).await, 900);
+    db.assert_ledger_consistent().await;
+}

@@ -62,6 +62,8 @@ pub const DATABASE_URL_FILE: &str = "database-url";
 pub const DEMO_PIN_PHONE: &str = "0711000005";
 /// [`DEMO_PIN_PHONE`]'s PIN, printed by `dev` and used in the README.
 pub const DEMO_PIN: &str = "2468";
+/// UMOJA's monthly contribution, KES.
+pub const DEMO_CONTRIBUTION: i64 = 1_000;
 /// A demo member with no PIN and two chamas: a first dial walks through the
 /// language, the new PIN and the chama choice.
 pub const DEMO_NEW_PHONE: &str = "0711000004";
@@ -228,6 +230,17 @@ pub async fn seed_demo(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     }
     let umoja = chama::find_chama(&mut tx, DEMO_CHAMA).await?;
     let jirani = chama::find_chama(&mut tx, SECOND_CHAMA).await?;
+    // Monthly contributions, so "this period's contribution" on the
+    // contribute screen has an amount to pre-fill.
+    for (id, amount) in [(umoja.id, DEMO_CONTRIBUTION), (jirani.id, 500)] {
+        sqlx::query!(
+            "update chamas set contribution_amount = $2 where id = $1",
+            id,
+            amount
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     for (phone, name, role, also_second) in DEMO_PEOPLE {
         let phone = Msisdn::parse(phone)?;
         let member =

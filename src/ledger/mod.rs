@@ -65,6 +65,23 @@ pub struct Line {
     pub amount: i64,
 }
 
+/// The two lines of money received at M-Pesa: debit cash at M-Pesa,
+/// credit `account` (on `member`'s line when the account is kept per member).
+pub fn mpesa_receipt_lines(amount: i64, account: i32, member: Option<Uuid>) -> [Line; 2] {
+    [
+        Line {
+            account_code: accounts::MPESA,
+            member: None,
+            amount,
+        },
+        Line {
+            account_code: account,
+            member,
+            amount: -amount,
+        },
+    ]
+}
+
 /// What happened to a posting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posting {

@@ -24,17 +24,17 @@ use crate::daraja_support::Receiver;
 use crate::helpers::TestDb;
 use crate::seed;
 
-/// A Daraja that answers every push with `error`, counting the pushes.
-struct Refusing {
-    error: MpesaError,
+/// A Daraja that answers every push with `answer`, counting the pushes.
+struct Scripted {
+    answer: Result<StkPushAccepted, MpesaError>,
     pushes: AtomicUsize,
 }
 
-impl DarajaClient for Refusing {
+impl DarajaClient for Scripted {
     fn stk_push(&self, _: StkPushRequest) -> BoxFuture<'_, Result<StkPushAccepted, MpesaError>> {
         self.pushes.fetch_add(1, Ordering::SeqCst);
-        let error = self.error.clone();
-        Box::pin(async move { Err(error) })
+        let answer = self.answer.clone();
+        Box::pin(async move { answer })
     }
 
     fn stk_query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>> {
@@ -56,9 +56,21 @@ impl DarajaClient for Refusing {
     }
 }
 
-fn refusing(error: MpesaError) -> Arc<Refusing> {
-    Arc::new(Refusing {
-        error,
+fn refusing(error: MpesaError) -> Arc<Scripted> {
+    Arc::new(Scripted {
+        answer: Err(error),
+        pushes: AtomicUsize::new(0),
+    })
+}
+
+/// A Daraja that accepts every push under one CheckoutRequestID.
+fn accepting_as(checkout_request_id: &str) -> Arc<Scripted> {
+    Arc::new(Scripted {
+        answer: Ok(StkPushAccepted {
+            merchant_request_id: "29115-34620561-1".into(),
+            checkout_request_id: checkout_request_id.into(),
+            customer_message: "Success. Request accepted for processing".into(),
+        }),
         pushes: AtomicUsize::new(0),
     })
 }
@@ -381,40 +393,6 @@ async fn two_workers_never_push_one_intent_twice() {
     }
 }
 
-/// A Daraja that accepts every push under one CheckoutRequestID.
-struct AcceptingAs(&'static str);
-
-impl DarajaClient for AcceptingAs {
-    fn stk_push(&self, _: StkPushRequest) -> BoxFuture<'_, Result<StkPushAccepted, MpesaError>> {
-        let checkout_request_id = self.0.to_owned();
-        Box::pin(async move {
-            Ok(StkPushAccepted {
-                merchant_request_id: "29115-34620561-1".into(),
-                checkout_request_id,
-                customer_message: "Success. Request accepted for processing".into(),
-            })
-        })
-    }
-
-    fn stk_query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<StkQueryResult, MpesaError>> {
-        Box::pin(async { Err(MpesaError::Transient("not asked here".into())) })
-    }
-
-    fn register_urls<'a>(
-        &'a self,
-        _: &'a C2bUrls,
-    ) -> BoxFuture<'a, Result<C2bRegistered, MpesaError>> {
-        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
-    }
-
-    fn transaction_status<'a>(
-        &'a self,
-        _: &'a TransactionStatusQuery,
-    ) -> BoxFuture<'a, Result<TransactionStatusAccepted, MpesaError>> {
-        Box::pin(async { Err(MpesaError::InvalidRequest("not asked here".into())) })
-    }
-}
-
 #[tokio::test]
 async fn a_callback_that_came_before_the_push_was_written_settles_it_once_written() {
     let (test_db, db, chama, grace) = umoja().await;
@@ -440,7 +418,7 @@ async fn a_callback_that_came_before_the_push_was_written_settles_it_once_writte
     .await
     .unwrap();
 
-    pusher(&db, Arc::new(AcceptingAs("ws_CO_early_0001")))
+    pusher(&db, accepting_as("ws_CO_early_0001"))
         .push_due()
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use super::payment::Payment;
 use super::receipts;
 use crate::chama::{Actor, record_audit};
 use crate::i18n::{Lang, Vars, format_kes};
-use crate::ledger::{self, Line, PostingError, accounts};
+use crate::ledger::{self, PostingError, accounts};
 use crate::phone::Msisdn;
 use crate::sms::outbox::{self, QueuedSms};
 use crate::sms::templates::Templates;
@@ -111,18 +111,7 @@ pub async fn book(
     credit: (i32, Option<Uuid>),
 ) -> Result<Uuid, ConfirmError> {
     let amount = payment.amount.shillings();
-    let lines = [
-        Line {
-            account_code: accounts::MPESA,
-            member: None,
-            amount,
-        },
-        Line {
-            account_code: credit.0,
-            member: credit.1,
-            amount: -amount,
-        },
-    ];
+    let lines = ledger::mpesa_receipt_lines(amount, credit.0, credit.1);
     let key = format!("c2b:{}:{}", payment.shortcode, payment.trans_id);
     let when = payment.time.unwrap_or_else(chrono::Utc::now);
     let description = format!("Paybill payment {}", payment.trans_id);

@@ -10,7 +10,7 @@ use super::request::Request;
 use super::{Payment, SettleError, SettledBy, notify};
 use crate::chama::{Actor, record_audit};
 use crate::db::is_violation;
-use crate::ledger::{self, Line, MemberBalance, Posting, accounts, post_entry};
+use crate::ledger::{self, MemberBalance, Posting, accounts, post_entry};
 use crate::sms::templates::Templates;
 
 /// Why a booked payment waits for an official.
@@ -157,18 +157,11 @@ async fn post(
     payment: &Payment,
     amount: i64,
 ) -> Result<Uuid, SettleError> {
-    let lines = [
-        Line {
-            account_code: accounts::MPESA,
-            member: None,
-            amount,
-        },
-        Line {
-            account_code: credit_account(&request.purpose),
-            member: Some(request.user_id),
-            amount: -amount,
-        },
-    ];
+    let lines = ledger::mpesa_receipt_lines(
+        amount,
+        credit_account(&request.purpose),
+        Some(request.user_id),
+    );
     let description = match &payment.receipt {
         Some(receipt) => format!("M-Pesa {} {receipt}", request.purpose),
         None => format!("M-Pesa {} (STK query)", request.purpose),

@@ -24,25 +24,8 @@ CHAMAS=${CHAMAS:-50}
 bin=${PESACHAMA_BIN:-target/release/pesachama}
 admin=postgres://postgres@127.0.0.1:5432
 db=bench_mpesa
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() {
-  local total=0
-  for pid in "$@"; do
-    [[ -r /proc/$pid/stat ]] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
-postgres_pids() { pgrep -x postgres || pgrep -f '^postgres:' || true; }
+# shellcheck source=../lib.sh
+source loadtest/lib.sh
 
 [[ -x $bin ]] || { echo "build first: cargo build --release"; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }

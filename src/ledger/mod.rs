@@ -240,6 +240,16 @@ pub async fn member_balance(
     })
 }
 
+/// A line's amount as the member reads it: money they saved or paid in is
+/// positive. Loans are assets of the chama: a debit is money lent to them.
+pub fn member_side(account_code: i32, amount: i64) -> i64 {
+    if account_code == accounts::LOANS {
+        amount
+    } else {
+        -amount
+    }
+}
+
 /// One line of a member's statement.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatementLine {
@@ -275,12 +285,7 @@ pub async fn member_statement(
         .map(|r| StatementLine {
             occurred_at: r.occurred_at,
             account_code: r.code,
-            // Loans are assets of the chama: a debit is money lent to the member.
-            amount: if r.code == accounts::LOANS {
-                r.amount
-            } else {
-                -r.amount
-            },
+            amount: member_side(r.code, r.amount),
         })
         .collect())
 }

@@ -175,11 +175,10 @@ pub async fn print(
         "member",
         if member.is_some() { "paid in" } else { "debit" }
     );
-    let member_side = member.is_some();
+    let for_member = member.is_some();
     for l in entry_lines(&mut conn, chama.id, member.map(|m| m.user_id), limit).await? {
-        // A member reads money they paid in as positive, as on USSD.
-        let amount = if member_side && l.account_code != super::accounts::LOANS {
-            -l.amount
+        let amount = if for_member {
+            super::member_side(l.account_code, l.amount)
         } else {
             l.amount
         };

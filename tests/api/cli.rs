@@ -348,18 +348,7 @@ async fn ledger_check_passes_clean_books_and_fails_on_a_tampered_balance() {
 async fn ledger_statement_prints_the_chama_accounts_and_a_members_lines() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let chama = crate::seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    let phone = "+254711000004";
-    let member = crate::seed::member(
-        &pool,
-        "UMOJA",
-        phone,
-        "Dan",
-        pesachama::chama::Role::Member,
-        None,
-        "en",
-    )
-    .await;
+    let (chama, member) = crate::seed::dan(&pool).await;
     crate::seed::contribution(&pool, chama, member, "c1", 1_000, 200).await;
     crate::seed::contribution(&pool, chama, member, "c2", 2_400, 100).await;
 

@@ -59,6 +59,21 @@ async fn confirm(pool: &PgPool, raw: Value) -> Confirmed {
     outcome
 }
 
+/// Allocates in a transaction of its own, committed only when it succeeds.
+async fn allocate(
+    pool: &PgPool,
+    receipt: &str,
+    chama: Option<&str>,
+    member_no: i32,
+) -> Result<c2b::Allocated, AllocateError> {
+    let mut tx = pool.begin().await.unwrap();
+    let outcome = c2b::allocate(&mut tx, receipt, chama, member_no).await;
+    if outcome.is_ok() {
+        tx.commit().await.unwrap();
+    }
+    outcome
+}
+
 async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
@@ -152,22 +167,18 @@ async fn an_unmatched_member_waits_in_suspense_until_allocated_once() {
     assert_eq!(suspense(&pool).await, 700);
     db.assert_ledger_consistent().await;
 
-    let mut tx = pool.begin().await.unwrap();
-    let refused = c2b::allocate(&mut tx, "TKC0000001", Some("JIRANI"), 1).await;
+    let refused = allocate(&pool, "TKC0000001", Some("JIRANI"), 1).await;
     assert!(
         matches!(refused, Err(AllocateError::OtherChama { .. })),
         "{refused:?}"
     );
-    let refused = c2b::allocate(&mut tx, "TKC0000001", None, 9).await;
+    let refused = allocate(&pool, "TKC0000001", None, 9).await;
     assert!(
         matches!(refused, Err(AllocateError::UnknownMember { .. })),
         "{refused:?}"
     );
-    tx.rollback().await.unwrap();
 
-    let mut tx = pool.begin().await.unwrap();
-    let done = c2b::allocate(&mut tx, "TKC0000001", None, 2).await.unwrap();
-    tx.commit().await.unwrap();
+    let done = allocate(&pool, "TKC0000001", None, 2).await.unwrap();
     assert_eq!(
         (done.chama.as_str(), done.member_no, done.amount),
         ("UMOJA", 2, 700)
@@ -183,13 +194,11 @@ async fn an_unmatched_member_waits_in_suspense_until_allocated_once() {
         1
     );
 
-    let mut tx = pool.begin().await.unwrap();
-    let again = c2b::allocate(&mut tx, "TKC0000001", None, 1).await;
+    let again = allocate(&pool, "TKC0000001", None, 1).await;
     assert!(
         matches!(again, Err(AllocateError::AlreadyAllocated(_))),
         "{again:?}"
     );
-    tx.rollback().await.unwrap();
     assert_eq!(savings(&pool, GRACE).await, 0);
     db.assert_ledger_consistent().await;
 }
@@ -218,29 +227,25 @@ async fn a_payment_naming_no_chama_is_kept_unbooked_until_allocated() {
         1
     );
 
-    let mut tx = pool.begin().await.unwrap();
-    let refused = c2b::allocate(&mut tx, "TKD0000001", None, 1).await;
+    let refused = allocate(&pool, "TKD0000001", None, 1).await;
     assert!(
         matches!(refused, Err(AllocateError::ChamaNeeded(_))),
         "{refused:?}"
     );
-    let refused = c2b::allocate(&mut tx, "TKD0000001", Some("NOSUCH"), 1).await;
+    let refused = allocate(&pool, "TKD0000001", Some("NOSUCH"), 1).await;
     assert!(
         matches!(refused, Err(AllocateError::UnknownChama(_))),
         "{refused:?}"
     );
-    let refused = c2b::allocate(&mut tx, "TKZZZZZZZZ", Some("UMOJA"), 1).await;
+    let refused = allocate(&pool, "TKZZZZZZZZ", Some("UMOJA"), 1).await;
     assert!(
         matches!(refused, Err(AllocateError::UnknownReceipt(_))),
         "{refused:?}"
     );
-    tx.rollback().await.unwrap();
 
-    let mut tx = pool.begin().await.unwrap();
-    c2b::allocate(&mut tx, "TKD0000001", Some("umoja"), 1)
+    allocate(&pool, "TKD0000001", Some("umoja"), 1)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     assert_eq!(savings(&pool, GRACE).await, 400);
     db.assert_ledger_consistent().await;
 }

@@ -1,9 +1,12 @@
 //! The goose scenarios: `balance` walks a whole member session per iteration,
-//! `hold` opens sessions and keeps them alive for the memory measurement.
+//! `contribute` a whole M-Pesa contribution, `hold` opens sessions and keeps
+//! them alive for the memory measurement.
 //!
 //! Every hop is one goose request named after its step (`dial`, `language`,
-//! `balance-menu`, `balance-pin`, `back`, `home`, `hold-open`, `hold-refresh`);
-//! the summary line adds them all up as hops.
+//! `balance-menu`, `balance-pin`, `back`, `home`, `contribute-menu`,
+//! `contribute-for`, `contribute-amount`, `contribute-payer`,
+//! `contribute-confirm`, `contribute-pin`, `hold-open`, `hold-refresh`); the
+//! summary line adds them all up as hops.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +22,9 @@ use crate::settings::Settings;
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 /// Sessions take the pool's phones in turn, so every phone is used equally.
 static NEXT_PHONE: AtomicU64 = AtomicU64::new(0);
+/// With `--scenarios balance,contribute`, how many balance users per
+/// contributing one: a busy chama evening is mostly balance checks.
+const CONTRIBUTE_ONE_IN: usize = 9;
 
 /// Makes `settings` the ones every scenario uses; call before goose starts.
 pub fn init(settings: Settings) {
@@ -30,11 +36,21 @@ fn settings() -> &'static Settings {
 }
 
 /// The scenarios, for `GooseAttack::register_scenario`.
-pub fn all() -> Result<[Scenario; 2], GooseError> {
+pub fn all() -> Result<[Scenario; 3], GooseError> {
     let refresh = settings().hold_refresh;
     Ok([
-        scenario!("balance").register_transaction(
-            transaction!(balance_session).set_name("balance session (dial, menu, PIN, balance)"),
+        scenario!("balance")
+            .register_transaction(
+                transaction!(balance_session)
+                    .set_name("balance session (dial, menu, PIN, balance)"),
+            )
+            .set_weight(CONTRIBUTE_ONE_IN)?,
+        // Run beside `balance`, one user in CONTRIBUTE_ONE_IN + 1 pays: each
+        // session queues an STK push, which the push worker sends and the
+        // fake Daraja answers, so the run carries the money path too.
+        scenario!("contribute").register_transaction(
+            transaction!(contribute_session)
+                .set_name("contribute session (dial, menu, savings, amount, PIN)"),
         ),
         // Goose's wait between transactions, unlike a sleep inside one, ends
         // as soon as the run does.
@@ -193,6 +209,36 @@ async fn balance_session(user: &mut GooseUser) -> TransactionResult {
         return Ok(());
     }
     step(user, &mut session, "00", "home", Expect::MainMenu).await?;
+    Ok(())
+}
+
+/// A member pays KES `LOADTEST_CONTRIBUTE_AMOUNT` to savings from their own
+/// phone: dial, (language), Contribute, another amount to savings, the
+/// amount, this phone, yes, PIN. The last answer is the `END` that promises
+/// the M-Pesa prompt: the push itself is sent after the hop.
+async fn contribute_session(user: &mut GooseUser) -> TransactionResult {
+    let s = settings();
+    let mut session = Session::next();
+    pace(user).await;
+    let first = hop(user, &mut session, None, "dial", None).await?;
+    if screen::parse(&first).is_ok_and(|r| screen::is_language_choice(&r)) {
+        step(user, &mut session, "1", "language", Expect::MainMenu).await?;
+    }
+    let steps = [
+        ("2", "contribute-menu", Expect::Continue),
+        ("2", "contribute-for", Expect::Continue),
+        (
+            s.contribute_amount.as_str(),
+            "contribute-amount",
+            Expect::Continue,
+        ),
+        ("1", "contribute-payer", Expect::Continue),
+        ("1", "contribute-confirm", Expect::PinPrompt),
+        (s.pin.as_str(), "contribute-pin", Expect::PaymentStarted),
+    ];
+    for (input, name, expect) in steps {
+        step(user, &mut session, input, name, expect).await?;
+    }
     Ok(())
 }
 

@@ -37,6 +37,8 @@ pub enum Expect {
     Balance,
     /// Any screen that waits for input.
     Continue,
+    /// The contribution's last answer: an `END` promising the M-Pesa prompt.
+    PaymentStarted,
 }
 
 impl Expect {
@@ -51,6 +53,10 @@ impl Expect {
             Expect::PinPrompt => (reply.more && text.contains("PIN"), "expected a PIN prompt"),
             Expect::Balance => (text.contains("KES"), "expected the balance (KES)"),
             Expect::Continue => (reply.more, "expected a CON screen"),
+            Expect::PaymentStarted => (
+                !reply.more && text.contains("M-Pesa"),
+                "expected the M-Pesa prompt notice",
+            ),
         };
         if ok { Ok(()) } else { Err(tag) }
     }
@@ -99,6 +105,12 @@ mod tests {
         assert!(Expect::Balance.check(&pin).is_err());
         assert!(Expect::Continue.check(&balance).is_ok());
         assert!(Expect::Continue.check(&sorry).is_err());
+        let started = parse("END You will receive an M-Pesa prompt for KES 100.").unwrap();
+        let ombi = parse("END Utapokea ombi la M-Pesa la KES 100.").unwrap();
+        assert!(Expect::PaymentStarted.check(&started).is_ok());
+        assert!(Expect::PaymentStarted.check(&ombi).is_ok());
+        assert!(Expect::PaymentStarted.check(&sorry).is_err());
+        assert!(Expect::PaymentStarted.check(&pin).is_err());
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub struct Settings {
     pub pool: PhonePool,
     /// The PIN every seeded member has.
     pub pin: String,
-    /// Pause between two hops of one balance session.
+    /// What a `contribute` session pays to savings, in whole shillings.
+    pub contribute_amount: String,
+    /// Pause between two hops of one session.
     pub think: Duration,
     /// Fixed interval between two hops of one user (open loop); none by default.
     pub pace: Option<Duration>,
@@ -53,6 +55,10 @@ impl Settings {
         if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
             bail!("LOADTEST_PIN must be four digits");
         }
+        let contribute_amount = number("LOADTEST_CONTRIBUTE_AMOUNT", 100)?;
+        if !(1..=250_000).contains(&contribute_amount) {
+            bail!("LOADTEST_CONTRIBUTE_AMOUNT must be from 1 to 250000 (Daraja's range)");
+        }
         let hold_refresh = Duration::from_secs(number("LOADTEST_HOLD_REFRESH_SECS", 60)?);
         if hold_refresh.is_zero() {
             bail!("LOADTEST_HOLD_REFRESH_SECS must be at least 1");
@@ -73,6 +79,7 @@ impl Settings {
                 number("LOADTEST_PHONES", 10_000)?,
             )?,
             pin,
+            contribute_amount: contribute_amount.to_string(),
             think,
             pace,
             hold_sessions_per_user: number("LOADTEST_HOLD_SESSIONS_PER_USER", 1)?.max(1) as usize,
@@ -150,6 +157,17 @@ mod tests {
         assert_eq!(s.pool.phone(9_999), "+254720009999");
         assert_eq!(s.think, Duration::ZERO);
         assert_eq!(s.pace, None);
+        assert_eq!(s.contribute_amount, "100");
+    }
+
+    #[test]
+    fn a_contribution_stays_in_darajas_range() {
+        let s = Settings::from_lookup(vars(&[("LOADTEST_CONTRIBUTE_AMOUNT", "250000")])).unwrap();
+        assert_eq!(s.contribute_amount, "250000");
+        for bad in ["0", "250001", "1.5", "-3"] {
+            let pairs = [("LOADTEST_CONTRIBUTE_AMOUNT", bad)];
+            assert!(Settings::from_lookup(vars(&pairs)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::sms::templates::Templates;
 use crate::sms::{self, FakeSms};
 use crate::state::{App, AppState};
 use crate::supervisor::Supervisor;
-use crate::{api, db, telemetry};
+use crate::{api, db, ledger, telemetry};
 
 /// Redis must answer within this or the call counts as failed; sessions need
 /// answers in milliseconds, not seconds.
@@ -237,6 +237,15 @@ impl Application {
         tasks.spawn(
             "stk reconciliation",
             mpesa::reconcile::run(self.state.clone(), shutdown.child_token()),
+        );
+        // Every node schedules it; an advisory lock lets one run at a time.
+        tasks.spawn(
+            "ledger check",
+            ledger::watch::run(
+                self.state.db.clone(),
+                self.state.settings.ledger_check_every,
+                shutdown.child_token(),
+            ),
         );
         tasks.spawn(
             "idempotency key purge",

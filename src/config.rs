@@ -99,6 +99,9 @@ pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// USSD and SMS callbacks are a few hundred bytes; Daraja callbacks a few KB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// A quarter of an hour: a mismatch is seen the same shift, and the check
+/// (a read of the whole journal) stays a small share of the database's day.
+pub const DEFAULT_LEDGER_CHECK_EVERY: Duration = Duration::from_secs(900);
 /// A PIN secret shorter than this is too easy to guess from a leaked hash.
 pub const MIN_PIN_SECRET_LEN: usize = 32;
 
@@ -200,6 +203,8 @@ pub struct Settings {
     pub mpesa_push: MpesaPushSettings,
     /// STK callbacks and the reconciliation of late ones.
     pub stk: StkSettings,
+    /// How often the daemon runs the ledger check (`ledger::watch`).
+    pub ledger_check_every: Duration,
     /// Outside services: real ones under `serve`, in-process fakes under `dev`.
     pub providers: Providers,
 }
@@ -669,6 +674,11 @@ impl Settings {
         let sms = sms::sms_settings(&mut c);
         let stk = stk::stk_settings(&mut c);
         let mpesa_push = mpesa_push::mpesa_push_settings(&mut c, stk.query_after);
+        let ledger_check_every = c.seconds(
+            "PESACHAMA_LEDGER_CHECK_EVERY_SECS",
+            DEFAULT_LEDGER_CHECK_EVERY,
+            7 * 86_400,
+        );
         let providers = if live {
             live_providers(&mut c)
         } else {
@@ -696,6 +706,7 @@ impl Settings {
                     sms,
                     mpesa_push,
                     stk,
+                    ledger_check_every,
                     providers,
                 })
             }

@@ -98,6 +98,14 @@ pub const MPESA_C2B_PAYMENTS: &str = "pesachama_mpesa_c2b_payments_total";
 /// Counter: paybill validations by verdict.
 pub const MPESA_C2B_VALIDATIONS: &str = "pesachama_mpesa_c2b_validations_total";
 
+/// Gauge: mismatches the last scheduled ledger check found, by kind
+/// (balance, entry, memberless_line, unbooked, shared_entry, cash).
+pub const LEDGER_CHECK_MISMATCHES: &str = "pesachama_ledger_check_mismatches";
+/// Counter: scheduled ledger checks, by result (clean, mismatch, error).
+pub const LEDGER_CHECK_RUNS: &str = "pesachama_ledger_check_runs_total";
+/// Gauge: when the last scheduled ledger check finished (Unix seconds).
+pub const LEDGER_CHECK_LAST_RUN: &str = "pesachama_ledger_check_last_run_timestamp_seconds";
+
 /// Seconds to an hour: Daraja's callbacks come seconds to minutes after
 /// the push, late ones much later.
 const CALLBACK_DELAY_BUCKETS: &[f64] = &[
@@ -287,6 +295,19 @@ fn describe_metrics() {
     metrics::describe_counter!(
         MPESA_C2B_PAYMENTS,
         "Paybill confirmations by outcome (matched, suspense, unallocated, duplicate, already_booked, malformed)."
+    );
+    metrics::describe_gauge!(
+        LEDGER_CHECK_MISMATCHES,
+        "Mismatches the last scheduled ledger check found, by kind."
+    );
+    metrics::describe_counter!(
+        LEDGER_CHECK_RUNS,
+        "Scheduled ledger checks, by result (clean, mismatch, error)."
+    );
+    metrics::describe_gauge!(
+        LEDGER_CHECK_LAST_RUN,
+        metrics::Unit::Seconds,
+        "When the last scheduled ledger check finished, in Unix seconds."
     );
     metrics::describe_counter!(
         MPESA_C2B_VALIDATIONS,

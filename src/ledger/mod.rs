@@ -16,6 +16,7 @@
 mod amount;
 pub mod check;
 pub mod statement;
+pub mod watch;
 
 pub use amount::Amount;
 

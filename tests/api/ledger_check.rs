@@ -233,3 +233,85 @@ async fn a_paid_request_whose_receipt_is_not_its_entry_is_reported() {
         }]
     );
 }
+
+/// The metric line of `kind` in `text`, e.g. `...{kind="balance"} 1`.
+fn mismatches_of(text: &str, kind: &str) -> Option<f64> {
+    let prefix = format!("pesachama_ledger_check_mismatches{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Polls the app's metrics until the balance gauge reads `want`.
+async fn wait_for_balance_gauge(app: &crate::helpers::TestApp, want: f64) {
+    for _ in 0..100 {
+        if mismatches_of(&app.metrics().await, "balance") == Some(want) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "pesachama_ledger_check_mismatches{{kind=\"balance\"}} never read {want}:\n{}",
+        app.metrics().await
+    );
+}
+
+// The only test whose app schedules checks this often: the gauges are the
+// process's, shared by every app of the test binary.
+#[tokio::test]
+async fn the_daemon_checks_the_books_on_its_schedule_and_raises_then_clears_the_gauge() {
+    let app = crate::helpers::spawn_app_with(|raw| {
+        raw.insert("PESACHAMA_LEDGER_CHECK_EVERY_SECS".into(), "1".into());
+    })
+    .await;
+    let (chama, member) = seed::dan(&app.state.db).await;
+    seed::contribution(&app.state.db, chama, member, "c1", 1_000, 200).await;
+    wait_for_balance_gauge(&app, 0.0).await;
+    let text = app.metrics().await;
+    for kind in Mismatch::KINDS {
+        assert_eq!(mismatches_of(&text, kind), Some(0.0), "{kind}: {text}");
+    }
+    assert!(text.contains("pesachama_ledger_check_runs_total{result=\"clean\"}"));
+    assert!(text.contains("pesachama_ledger_check_last_run_timestamp_seconds "));
+
+    let db = &app.database;
+    as_owner(
+        db,
+        "update ledger_balances set credits_posted = 5000 where account_code = 2000",
+    )
+    .await;
+    wait_for_balance_gauge(&app, 1.0).await;
+    assert!(
+        app.metrics()
+            .await
+            .contains("pesachama_ledger_check_runs_total{result=\"mismatch\"}")
+    );
+
+    as_owner(
+        db,
+        "update ledger_balances set credits_posted = 1000 where account_code = 2000",
+    )
+    .await;
+    wait_for_balance_gauge(&app, 0.0).await;
+}
+
+#[tokio::test]
+async fn a_node_skips_the_scheduled_check_while_another_runs_it() {
+    let (db, _) = books().await;
+    let pool = db.pool().await;
+    let report = pesachama::ledger::watch::check_once(&pool).await.unwrap();
+    assert!(report.expect("the lock was free").is_consistent());
+
+    let mut other = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("select pg_advisory_lock(hashtextextended('pesachama:ledger-check', 0))")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let skipped = pesachama::ledger::watch::check_once(&pool).await.unwrap();
+    assert_eq!(skipped, None);
+
+    // The lock goes with the session that held it; the run before left none.
+    other.close().await.unwrap();
+    let again = pesachama::ledger::watch::check_once(&pool).await.unwrap();
+    assert!(again.is_some());
+}

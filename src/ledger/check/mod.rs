@@ -105,6 +105,30 @@ pub enum Mismatch {
     },
 }
 
+impl Mismatch {
+    /// Every [`Mismatch::kind`], for metrics that report each one, zero included.
+    pub const KINDS: [&'static str; 6] = [
+        "balance",
+        "entry",
+        "memberless_line",
+        "unbooked",
+        "shared_entry",
+        "cash",
+    ];
+
+    /// The kind of disagreement: a metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mismatch::Balance { .. } => "balance",
+            Mismatch::Entry { .. } => "entry",
+            Mismatch::MemberlessLine { .. } => "memberless_line",
+            Mismatch::Unbooked { .. } => "unbooked",
+            Mismatch::SharedEntry { .. } => "shared_entry",
+            Mismatch::Cash { .. } => "cash",
+        }
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pair = |p: &Option<(i64, i64)>| match p {

@@ -23,6 +23,7 @@ mod mpesa_c2b;
 mod mpesa_c2b_push;
 mod mpesa_settle;
 mod operations;
+mod paybill_through_fake;
 mod pin_security;
 mod prerequisites;
 mod proxy;

@@ -127,6 +127,7 @@ mod tests {
             ("MPESA_QUERY_AFTER_SECS", "600"),
             ("MPESA_SETTLE_DEADLINE_SECS", "300"),
             ("MPESA_RECONCILE_BATCH", "0"),
+            ("MPESA_C2B_MATCH_WINDOW_SECS", "0"),
         ]);
         let Err(ConfigError::Invalid(problems)) = Settings::parse_for_fakes(&bad) else {
             panic!("bad settings parsed");
@@ -137,7 +138,8 @@ mod tests {
             [
                 "MPESA_CALLBACK_ALLOWED_SOURCES",
                 "MPESA_SETTLE_DEADLINE_SECS",
-                "MPESA_RECONCILE_BATCH"
+                "MPESA_RECONCILE_BATCH",
+                "MPESA_C2B_MATCH_WINDOW_SECS"
             ]
         );
     }

@@ -61,6 +61,7 @@
 //! | `MPESA_SETTLE_DEADLINE_SECS` | a request still pending this long after its push becomes `unknown` | `86400` |
 //! | `MPESA_RECONCILE_EVERY_SECS` | how often the reconciliation worker looks for due requests | `5` |
 //! | `MPESA_RECONCILE_BATCH` | requests one reconciliation pass claims at most | `50` |
+//! | `MPESA_C2B_MATCH_WINDOW_SECS` | a paybill confirmation this close to a push a query booked without its receipt (same chama, amount and payer) is taken for that payment, not booked again | `600` |
 //!
 //! Precedence: a value in the `--config` file overrides the same variable in the
 //! environment, so one file can pin a deployment whatever the shell exports.
@@ -75,7 +76,7 @@ mod stk;
 
 pub use mpesa_push::MpesaPushSettings;
 pub use sms::SmsSettings;
-pub use stk::StkSettings;
+pub use stk::{DEFAULT_C2B_MATCH_WINDOW, StkSettings};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -166,6 +167,7 @@ const KNOWN: &[&str] = &[
     "MPESA_SETTLE_DEADLINE_SECS",
     "MPESA_RECONCILE_EVERY_SECS",
     "MPESA_RECONCILE_BATCH",
+    "MPESA_C2B_MATCH_WINDOW_SECS",
 ];
 
 /// The daemon's validated settings. `Debug` never shows a secret.

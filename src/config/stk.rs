@@ -23,6 +23,10 @@ pub struct StkSettings {
     pub reconcile_every: Duration,
     /// Requests one reconciliation pass claims at most.
     pub reconcile_batch: u32,
+    /// How far a paybill confirmation's `TransTime` may lie outside the
+    /// span from a push to the query that booked it without a receipt, and
+    /// still be taken for that push's payment (`c2b::query_booked`).
+    pub c2b_match_window: Duration,
 }
 
 /// A minute and a half: the prompt has expired by then, so a query gives a
@@ -35,6 +39,9 @@ pub const DEFAULT_QUERY_BACKOFF_MAX: Duration = Duration::from_secs(1800);
 pub const DEFAULT_SETTLE_DEADLINE: Duration = Duration::from_secs(86_400);
 pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(5);
 pub const DEFAULT_RECONCILE_BATCH: u32 = 50;
+/// Ten minutes: Safaricom's confirmation follows the payment within seconds,
+/// and the two clocks may differ by a few minutes.
+pub const DEFAULT_C2B_MATCH_WINDOW: Duration = Duration::from_secs(600);
 
 pub(super) fn stk_settings(c: &mut Checker<'_>) -> StkSettings {
     let allowed_sources = c.networks("MPESA_CALLBACK_ALLOWED_SOURCES");
@@ -64,6 +71,11 @@ pub(super) fn stk_settings(c: &mut Checker<'_>) -> StkSettings {
     if !(1..=1000).contains(&reconcile_batch) {
         c.fail("MPESA_RECONCILE_BATCH", "must be between 1 and 1000");
     }
+    let c2b_match_window = c.seconds(
+        "MPESA_C2B_MATCH_WINDOW_SECS",
+        DEFAULT_C2B_MATCH_WINDOW,
+        86_400,
+    );
     StkSettings {
         allowed_sources,
         query_after,
@@ -71,6 +83,7 @@ pub(super) fn stk_settings(c: &mut Checker<'_>) -> StkSettings {
         settle_deadline,
         reconcile_every,
         reconcile_batch,
+        c2b_match_window,
     }
 }
 
@@ -95,6 +108,7 @@ mod tests {
         let stk = Settings::parse_for_fakes(&raw(&[])).unwrap().stk;
         assert_eq!(stk.query_after.as_secs(), 90);
         assert_eq!(stk.settle_deadline.as_secs(), 86_400);
+        assert_eq!(stk.c2b_match_window.as_secs(), 600);
         assert!(stk.allowed_sources.is_empty());
     }
 
@@ -113,6 +127,7 @@ mod tests {
             ("MPESA_QUERY_AFTER_SECS", "600"),
             ("MPESA_SETTLE_DEADLINE_SECS", "300"),
             ("MPESA_RECONCILE_BATCH", "0"),
+            ("MPESA_C2B_MATCH_WINDOW_SECS", "0"),
         ]);
         let Err(ConfigError::Invalid(problems)) = Settings::parse_for_fakes(&bad) else {
             panic!("bad settings parsed");
@@ -123,7 +138,8 @@ mod tests {
             [
                 "MPESA_CALLBACK_ALLOWED_SOURCES",
                 "MPESA_SETTLE_DEADLINE_SECS",
-                "MPESA_RECONCILE_BATCH"
+                "MPESA_RECONCILE_BATCH",
+                "MPESA_C2B_MATCH_WINDOW_SECS"
             ]
         );
     }

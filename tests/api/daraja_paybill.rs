@@ -251,6 +251,7 @@ async fn the_fake_routes_steer_and_list_it_over_http_and_refuse_nonsense() {
         json!({"phone": "0712345678", "amount": 0, "bill_ref": "UMOJA"}),
         json!({"phone": "+256772123456", "amount": 40, "bill_ref": "UMOJA"}),
         json!({"phone": "0712345678", "amount": 40, "bill_ref": "X".repeat(21)}),
+        json!({"phone": "0712345678", "amount": 40, "bill_ref": "UMOJA", "copies": 11}),
         json!({"amount": 40}),
     ] {
         let refused = post("/fake/c2b", nonsense.clone()).await.unwrap();

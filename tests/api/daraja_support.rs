@@ -130,6 +130,7 @@ pub fn payment(amount: i64, bill_ref: &str) -> pesachama::mpesa::fake::C2bPaymen
         amount,
         bill_ref: bill_ref.into(),
         first_name: Some("GRACE".into()),
+        copies: 1,
     }
 }
 

@@ -52,7 +52,8 @@ async fn confirm(pool: &PgPool, raw: Value) -> Confirmed {
     let wire: WirePayment = serde_json::from_value(raw.clone()).unwrap();
     let payment = Payment::read(wire).unwrap();
     let mut tx = pool.begin().await.unwrap();
-    let outcome = c2b::confirm(&mut tx, &texts(), &payment, &raw)
+    let window = pesachama::config::DEFAULT_C2B_MATCH_WINDOW;
+    let outcome = c2b::confirm(&mut tx, &texts(), &payment, &raw, window)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -1,8 +1,8 @@
 //! `pesachama ledger check`: proves that the running balances are the sums of
 //! their postings, that every entry balances, and that M-Pesa money is booked
 //! once: each receipt, CheckoutRequestID and TransID at most once, each paid
-//! request with exactly its one entry, and cash at M-Pesa equal to the
-//! receipts booked minus the payouts sent.
+//! request with exactly its one entry, no payment in two entries, and cash
+//! at M-Pesa equal to the receipts booked minus the payouts sent.
 //!
 //! The database keeps `ledger_balances` in each posting's transaction and the
 //! daemon cannot write it, so a mismatch here means something outside the
@@ -85,6 +85,16 @@ pub enum Mismatch {
         source: &'static str,
         reference: String,
         problem: String,
+    },
+    /// A paid request whose callback named `receipt`, which the registry
+    /// holds with another entry: one payment in both `entries` (the
+    /// request's, the registry's).
+    BookedTwice {
+        chama_code: String,
+        /// The request's CheckoutRequestID.
+        reference: String,
+        receipt: String,
+        entries: (Uuid, Uuid),
     },
     /// One journal entry named by more than one receipt: a payment booked
     /// under another's entry.
@@ -178,6 +188,17 @@ impl fmt::Display for Mismatch {
                 f,
                 "unbooked payment: chama {chama_code} {source} {reference}: {problem}"
             ),
+            Mismatch::BookedTwice {
+                chama_code,
+                reference,
+                receipt,
+                entries,
+            } => write!(
+                f,
+                "payment booked twice: chama {chama_code} stk {reference} receipt {receipt}: \
+                 entry {} and entry {}",
+                entries.0, entries.1
+            ),
             Mismatch::SharedEntry {
                 chama_code,
                 entry_id,
@@ -216,6 +237,7 @@ pub async fn run(conn: &mut PgConnection) -> Result<CheckReport, sqlx::Error> {
     let mut mismatches = books::balance_mismatches(&mut tx).await?;
     mismatches.extend(books::unbalanced_entries(&mut tx).await?);
     mismatches.extend(payments::unbooked_payments(&mut tx).await?);
+    mismatches.extend(payments::payments_booked_twice(&mut tx).await?);
     mismatches.extend(payments::entries_booking_two_payments(&mut tx).await?);
     mismatches.extend(payments::cash_mismatches(&mut tx).await?);
     mismatches.extend(books::lines_without_member(&mut tx).await?);

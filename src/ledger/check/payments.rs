@@ -1,8 +1,9 @@
 //! M-Pesa money against the books: every paid request and booked paybill
 //! receipt has its one entry in the receipt registry, no entry books two
-//! receipts, and cash at M-Pesa moves only by receipts and payouts. A push
-//! a query said was paid is booked before its receipt is known (Daraja's
-//! query names none): its entry counts as its receipt until the callback
+//! receipts, no payment is booked twice, and cash at M-Pesa moves only by
+//! receipts and payouts. A push a query said was paid is booked before its
+//! receipt is known (Daraja's query names none): its entry counts as its
+//! receipt until the callback or a paybill confirmation of the same payment
 //! registers one.
 //!
 //! Receipt numbers, CheckoutRequestIDs and TransIDs are unique by their
@@ -53,6 +54,42 @@ pub async fn unbooked_payments(conn: &mut PgConnection) -> Result<Vec<Mismatch>,
             source: if r.source == "c2b" { "c2b" } else { "stk" },
             reference: r.reference,
             problem: r.problem,
+        })
+        .collect())
+}
+
+/// Paid requests whose callback named a receipt that the registry holds
+/// with another entry: the payment was booked by the request (a query,
+/// before the receipt was known) and again by another road.
+pub async fn payments_booked_twice(conn: &mut PgConnection) -> Result<Vec<Mismatch>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select c.code as "chama_code!", r.checkout_request_id as "reference!",
+                  k.receipt as "receipt!", r.journal_entry_id as "entry_id!",
+                  m.journal_entry_id as "other_entry_id!"
+             from mpesa_stk_requests r
+             join lateral (
+                   select distinct jsonb_path_query_first(cb.raw,
+                            '$.Body.stkCallback.CallbackMetadata.Item[*] ? (@.Name == "MpesaReceiptNumber").Value'
+                          ) #>> '{}' as receipt
+                     from mpesa_stk_callbacks cb
+                    where cb.checkout_request_id = r.checkout_request_id
+                      and cb.result_code = '0'
+                  ) k on true
+             join mpesa_receipts m
+               on m.receipt = k.receipt and m.journal_entry_id <> r.journal_entry_id
+             join chamas c on c.id = r.chama_id
+            where r.status = 'succeeded' and r.journal_entry_id is not null
+            order by c.code, r.checkout_request_id"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Mismatch::BookedTwice {
+            chama_code: r.chama_code,
+            reference: r.reference,
+            receipt: r.receipt,
+            entries: (r.entry_id, r.other_entry_id),
         })
         .collect())
 }

@@ -1,6 +1,10 @@
 //! Booking a paybill confirmation once: the row as it came, the entry, the
 //! receipt registry, the audit row and the member's receipt SMS, in the
-//! caller's transaction.
+//! caller's transaction. A confirmation of an STK push already booked (by
+//! its callback, or by a query without its receipt) books nothing; one
+//! booked while such a push is pending names it, so its query books nothing.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -8,6 +12,7 @@ use uuid::Uuid;
 
 use super::matching::{self, Match, Member};
 use super::payment::Payment;
+use super::push_payment::{self, Push};
 use super::receipts;
 use crate::chama::{Actor, record_audit};
 use crate::i18n::{Lang, Vars, format_kes};
@@ -29,6 +34,9 @@ pub enum Confirmed {
     Duplicate,
     /// The receipt was already booked by its STK push: kept, not booked again.
     AlreadyBooked,
+    /// The payment of an STK push a query booked without its receipt: the
+    /// receipt is attached to that push's entry, nothing booked again.
+    ReceiptAttached,
 }
 
 impl Confirmed {
@@ -40,6 +48,7 @@ impl Confirmed {
             Confirmed::Unallocated => "unallocated",
             Confirmed::Duplicate => "duplicate",
             Confirmed::AlreadyBooked => "already_booked",
+            Confirmed::ReceiptAttached => "receipt_attached",
         }
     }
 }
@@ -58,11 +67,14 @@ pub enum ConfirmError {
 }
 
 /// Stores and books `payment`. `raw` is the body as posted, kept for audit.
+/// `match_window` bounds how far from an STK push a payment may be to be
+/// taken for that push's ([`push_payment`]).
 pub async fn confirm(
     conn: &mut PgConnection,
     texts: &Templates,
     payment: &Payment,
     raw: &Value,
+    match_window: Duration,
 ) -> Result<Confirmed, ConfirmError> {
     let Some(row) = receipts::insert(conn, payment, raw).await? else {
         return Ok(Confirmed::Duplicate);
@@ -71,6 +83,14 @@ pub async fn confirm(
         receipts::link(conn, row, Some(chama_id), None, Some(entry), None).await?;
         return Ok(Confirmed::AlreadyBooked);
     }
+    let pending = match push_payment::find(conn, payment, match_window).await? {
+        Some(Push::QueryBooked(push)) => {
+            push_payment::attach(conn, row, &push, payment).await?;
+            return Ok(Confirmed::ReceiptAttached);
+        }
+        Some(Push::Pending(request)) => Some(request),
+        None => None,
+    };
     let found = matching::find(conn, payment).await?;
     let (chama_id, member, how) = match found {
         Match::Nobody => {
@@ -92,6 +112,9 @@ pub async fn confirm(
     let entry = book(conn, chama_id, payment, credit).await?;
     let user = member.as_ref().map(|m| m.user_id);
     receipts::link(conn, row, Some(chama_id), user, Some(entry), Some(how)).await?;
+    if let Some(request) = pending {
+        push_payment::name_pending(conn, row, request).await?;
+    }
     audit(conn, Some(chama_id), payment, "mpesa.c2b.booked").await?;
     match member {
         Some(member) => {

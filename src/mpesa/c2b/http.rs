@@ -139,7 +139,8 @@ async fn confirmation(
 async fn book(app: &AppState, payment: &Payment, raw: &Value) -> Result<Confirmed, ConfirmError> {
     for _ in 0..2 {
         let mut tx = app.db.begin().await?;
-        match confirm(&mut tx, &app.sms_texts, payment, raw).await {
+        let window = app.settings.stk.c2b_match_window;
+        match confirm(&mut tx, &app.sms_texts, payment, raw, window).await {
             Ok(outcome) => {
                 tx.commit().await?;
                 return Ok(outcome);

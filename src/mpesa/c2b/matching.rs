@@ -94,7 +94,10 @@ async fn by_phone_alone(conn: &mut PgConnection, payer: &Payer) -> Result<Match,
     })
 }
 
-async fn chama_id(conn: &mut PgConnection, code: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub(super) async fn chama_id(
+    conn: &mut PgConnection,
+    code: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!("select id from chamas where code = $1", code)
         .fetch_optional(conn)
         .await

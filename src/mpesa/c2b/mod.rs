@@ -8,6 +8,9 @@
 //! - `matching`: the chama and member a payment goes to.
 //! - `confirm`, `receipts`: booking a confirmation once (a replayed TransID,
 //!   or a receipt its STK push booked already, changes nothing).
+//! - `push_payment`: the confirmation of an STK push's payment, attached
+//!   to the push's entry when a query booked it without its receipt, or
+//!   naming the pending push so that its query books nothing.
 //! - `http`: the validation and confirmation routes.
 //! - `validation`: accept or refuse a payment before M-Pesa takes it.
 //! - `allocate`: an official moves an unmatched receipt to its member.
@@ -18,6 +21,7 @@ mod http;
 mod matching;
 mod payer;
 mod payment;
+mod push_payment;
 mod receipts;
 mod reference;
 mod validation;

@@ -1,7 +1,9 @@
 //! C2B (protocols.md 3.5): URL registration per shortcode, and paybill
 //! payments made on demand (`POST /fake/c2b`, or [`FakeDaraja::pay_bill`]),
 //! which call the validation URL when validation is on and then post the
-//! confirmation, in Daraja's shapes.
+//! confirmation, in Daraja's shapes: once, or several times, or never
+//! (Safaricom documents no delivery policy, and integrators report both
+//! repeated and lost confirmations, protocols.md 3.8).
 
 use std::sync::Arc;
 
@@ -27,6 +29,8 @@ use crate::phone::Msisdn;
 
 /// Longest account number a payer can type (protocols.md 3.5).
 const MAX_BILL_REF: usize = 20;
+/// Most deliveries of one confirmation.
+const MAX_COPIES: u32 = 10;
 
 /// URLs registered for one shortcode.
 #[derive(Debug, Clone)]
@@ -110,6 +114,14 @@ pub struct C2bPayment {
     pub bill_ref: String,
     #[serde(default)]
     pub first_name: Option<String>,
+    /// How many times the confirmation is posted, one after another: 0 for
+    /// one that never comes.
+    #[serde(default = "one")]
+    pub copies: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// What became of a payment.
@@ -121,7 +133,8 @@ pub struct C2bPaymentResult {
     pub completed: bool,
     /// The validation answer's `ResultCode`, when validation was asked.
     pub validation_result: Option<String>,
-    /// The receiver's HTTP status for the confirmation, when posted and answered.
+    /// The receiver's HTTP status for the (first) confirmation, when posted
+    /// and answered.
     pub confirmation_status: Option<u16>,
 }
 
@@ -130,7 +143,7 @@ async fn pay(
     payment: Result<Json<C2bPayment>, JsonRejection>,
 ) -> Response {
     let Ok(Json(payment)) = payment else {
-        return fake_refusal("expected {phone, amount, bill_ref[, first_name]}");
+        return fake_refusal("expected {phone, amount, bill_ref[, first_name][, copies]}");
     };
     match fake.pay_bill(payment).await {
         Ok(result) => Json(result).into_response(),
@@ -157,6 +170,9 @@ impl FakeDaraja {
         }
         if payment.bill_ref.is_empty() || payment.bill_ref.chars().count() > MAX_BILL_REF {
             return Err(format!("bill_ref must be 1 to {MAX_BILL_REF} characters"));
+        }
+        if payment.copies > MAX_COPIES {
+            return Err(format!("copies must be 0 to {MAX_COPIES}"));
         }
         let (registration, validate, trans_id) = {
             let state = self.lock();
@@ -203,19 +219,25 @@ impl FakeDaraja {
             body["ThirdPartyTransID"] = json!("");
         }
         body["OrgAccountBalance"] = json!(self.book_c2b(&trans_id, &payment, &phone));
-        let answer = self
-            .post(
-                CallbackKind::C2bConfirmation,
-                &trans_id,
-                &registration.confirmation_url,
-                body,
-            )
-            .await;
+        let mut confirmation_status = None;
+        for copy in 0..payment.copies {
+            let answer = self
+                .post(
+                    CallbackKind::C2bConfirmation,
+                    &trans_id,
+                    &registration.confirmation_url,
+                    body.clone(),
+                )
+                .await;
+            if copy == 0 {
+                confirmation_status = answer.map(|a| a.status);
+            }
+        }
         Ok(C2bPaymentResult {
             trans_id: Some(trans_id),
             completed: true,
             validation_result,
-            confirmation_status: answer.map(|a| a.status),
+            confirmation_status,
         })
     }
 

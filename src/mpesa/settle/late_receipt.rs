@@ -3,7 +3,15 @@
 //! - Booked by a query, so without a receipt: the receipt is entered in the
 //!   registry against the query's entry, so no paybill confirmation of the
 //!   same payment can book it again, and the no-receipt flag gives way to
-//!   any mismatch the callback shows. Nothing is posted.
+//!   any mismatch the callback shows. Nothing is posted. When the receipt is
+//!   in the registry already with another entry (a paybill confirmation of
+//!   the same payment that could not be tied to the push was booked before
+//!   the query), the payment is in the books twice: the request is flagged
+//!   for an official, and `ledger check` reports it from the stored callback.
+//! - Booked by a query and since given a paybill confirmation's receipt
+//!   (`c2b::push_payment`), which the callback now contradicts: that
+//!   confirmation was another payment, taken for this one and so in no
+//!   entry of its own. Flagged for an official.
 //! - Failed (a query said so, and now a callback says paid): the money is
 //!   at M-Pesa but not in the books, which only an official can sort out.
 //!   The request is flagged; nothing is posted.
@@ -27,9 +35,13 @@ pub(super) async fn attach(
         return Ok(());
     };
     match (request.status.as_str(), request.journal_entry_id) {
-        ("succeeded", Some(entry_id)) if request.mpesa_receipt.is_none() => {
-            attach_receipt(conn, request, payment, receipt, entry_id).await
-        }
+        ("succeeded", Some(entry_id)) => match request.mpesa_receipt.as_deref() {
+            None => attach_receipt(conn, request, payment, receipt, entry_id).await,
+            Some(attached) if attached != receipt => {
+                contradicted(conn, request, attached, receipt).await
+            }
+            Some(_) => Ok(()),
+        },
         ("failed", _) => {
             flag_paid_after_failure(conn, request).await?;
             metrics::counter!(MPESA_STK_FLAGS, "reason" => "paid_after_failure").increment(1);
@@ -46,7 +58,12 @@ async fn attach_receipt(
     receipt: &str,
     entry_id: uuid::Uuid,
 ) -> Result<(), SettleError> {
-    if request::receipt_booked_by(conn, receipt).await?.is_some() {
+    if let Some((road, entry)) = request::registered(conn, receipt).await? {
+        if entry != entry_id {
+            metrics::counter!(MPESA_STK_FLAGS, "reason" => "booked_twice").increment(1);
+            let flag = format!("receipt {receipt} booked twice: by {road} and by the query");
+            set_flag(conn, request, &flag).await?;
+        }
         return Ok(());
     }
     let booked = request.amount;
@@ -67,14 +84,47 @@ async fn attach_receipt(
     Ok(())
 }
 
+/// The callback names `receipt`, but the paybill receipt `attached` was
+/// taken for this payment; a receipt its own callback registered is left
+/// alone (a second callback cannot change what the first booked).
+async fn contradicted(
+    conn: &mut PgConnection,
+    request: &Request,
+    attached: &str,
+    receipt: &str,
+) -> Result<(), SettleError> {
+    let Some((road, _)) = request::registered(conn, attached).await? else {
+        return Ok(());
+    };
+    if road == "c2b" {
+        metrics::counter!(MPESA_STK_FLAGS, "reason" => "receipt_mismatch").increment(1);
+        let flag = format!("callback says receipt {receipt}; paybill {attached} was taken for it");
+        set_flag(conn, request, &flag).await?;
+    }
+    Ok(())
+}
+
 async fn flag_paid_after_failure(
     conn: &mut PgConnection,
     request: &Request,
 ) -> Result<(), sqlx::Error> {
+    set_flag(
+        conn,
+        request,
+        "paid per callback after it was marked failed",
+    )
+    .await
+}
+
+async fn set_flag(
+    conn: &mut PgConnection,
+    request: &Request,
+    flag: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"update mpesa_stk_requests set flag = 'paid per callback after it was marked failed'
-            where id = $1"#,
-        request.id
+        r#"update mpesa_stk_requests set flag = $2 where id = $1"#,
+        request.id,
+        flag
     )
     .execute(conn)
     .await?;

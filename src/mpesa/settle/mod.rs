@@ -12,7 +12,8 @@
 //! - `book`: a payment: journal entry, receipt, audit, SMS and app event.
 //! - `fail`: a refusal: status, audit, SMS with the reason, app event.
 //! - `late_receipt`: the receipt of a request a query already booked.
-//! - `taken`: a paid request whose receipt another road booked first.
+//! - `taken`: a paid request whose receipt another road booked first (for
+//!   a query's answer: a paybill confirmation naming the request).
 //! - `notify`: the member's SMS and the app's event row.
 //! - `reason`: what a result code means to the member, and its metric label.
 
@@ -168,10 +169,8 @@ async fn settle_locked(
     }
     match result {
         StkResult::Paid(payment) => {
-            if let Some(receipt) = &payment.receipt
-                && let Some(road) = request::receipt_booked_by(conn, receipt).await?
-            {
-                taken::close(conn, &request, receipt, &road, by).await?;
+            if let Some((receipt, road)) = booked_already(conn, &request, payment).await? {
+                taken::close(conn, &request, &receipt, &road, by).await?;
                 metrics::counter!(MPESA_STK_FLAGS, "reason" => "receipt_taken").increment(1);
                 return Ok(Settlement::Duplicate);
             }
@@ -190,6 +189,25 @@ async fn settle_locked(
             Ok(Settlement::Failed)
         }
     }
+}
+
+/// The receipt and road that booked this payment already, if one did: the
+/// callback's receipt in the registry, or, for a query's answer (which
+/// names no receipt), a paybill confirmation booked while the request was
+/// pending that names it (`c2b::push_payment`).
+async fn booked_already(
+    conn: &mut PgConnection,
+    request: &request::Request,
+    payment: &Payment,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    Ok(match &payment.receipt {
+        Some(receipt) => request::registered(conn, receipt)
+            .await?
+            .map(|(road, _)| (receipt.clone(), road)),
+        None => request::paybill_naming(conn, request.id)
+            .await?
+            .map(|receipt| (receipt, "c2b".to_owned())),
+    })
 }
 
 /// Time from the push to the callback that settled it.

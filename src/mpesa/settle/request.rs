@@ -85,17 +85,36 @@ pub(super) async fn lock(
     }))
 }
 
-/// Which road booked `receipt` already (`stk`, `c2b`), if one did.
-pub(super) async fn receipt_booked_by(
+/// The receipt of the first booked paybill confirmation that names the
+/// request as the push it may have paid (`c2b::push_payment`).
+pub(super) async fn paybill_naming(
     conn: &mut PgConnection,
-    receipt: &str,
+    request: Uuid,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select source from mpesa_receipts where receipt = $1"#,
-        receipt
+        r#"select trans_id from mpesa_c2b_receipts
+            where stk_request_id = $1 and journal_entry_id is not null
+            order by received_at, id
+            limit 1"#,
+        request
     )
     .fetch_optional(conn)
     .await
+}
+
+/// The road (`stk`, `c2b`) and the entry that booked `receipt` already, if
+/// one did.
+pub(super) async fn registered(
+    conn: &mut PgConnection,
+    receipt: &str,
+) -> Result<Option<(String, Uuid)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select source, journal_entry_id from mpesa_receipts where receipt = $1"#,
+        receipt
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.source, r.journal_entry_id)))
 }
 
 /// Serialises everything that concerns one CheckoutRequestID until the

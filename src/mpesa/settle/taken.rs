@@ -4,6 +4,12 @@
 //! (which carries no receipt to check). So the request is closed as
 //! `unknown` with a flag naming the receipt and the road that booked it,
 //! for an official to reconcile; nothing is posted.
+//!
+//! A query's answer is taken so too when a paybill confirmation booked
+//! while the request was pending names it (same chama, amount, payer and
+//! time, `c2b::push_payment`): that confirmation is most likely this
+//! payment, and if it was not, closing leaves a payment for an official to
+//! find where booking would have risked booking one twice.
 
 use serde_json::json;
 use sqlx::PgConnection;

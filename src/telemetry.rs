@@ -99,7 +99,8 @@ pub const MPESA_C2B_PAYMENTS: &str = "pesachama_mpesa_c2b_payments_total";
 pub const MPESA_C2B_VALIDATIONS: &str = "pesachama_mpesa_c2b_validations_total";
 
 /// Gauge: mismatches the last scheduled ledger check found, by kind
-/// (balance, entry, memberless_line, unbooked, shared_entry, cash).
+/// (balance, entry, memberless_line, unbooked, shared_entry, cash,
+/// booked_twice).
 pub const LEDGER_CHECK_MISMATCHES: &str = "pesachama_ledger_check_mismatches";
 /// Counter: scheduled ledger checks, by result (clean, mismatch, error).
 pub const LEDGER_CHECK_RUNS: &str = "pesachama_ledger_check_runs_total";

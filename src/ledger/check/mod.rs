@@ -117,13 +117,14 @@ pub enum Mismatch {
 
 impl Mismatch {
     /// Every [`Mismatch::kind`], for metrics that report each one, zero included.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 7] = [
         "balance",
         "entry",
         "memberless_line",
         "unbooked",
         "shared_entry",
         "cash",
+        "booked_twice",
     ];
 
     /// The kind of disagreement: a metric label.
@@ -135,6 +136,7 @@ impl Mismatch {
             Mismatch::Unbooked { .. } => "unbooked",
             Mismatch::SharedEntry { .. } => "shared_entry",
             Mismatch::Cash { .. } => "cash",
+            Mismatch::BookedTwice { .. } => "booked_twice",
         }
     }
 }

@@ -20,6 +20,7 @@ mod ledger;
 mod ledger_balances;
 mod ledger_check;
 mod mpesa_c2b;
+mod mpesa_kill;
 mod mpesa_settle;
 mod operations;
 mod pin_security;

@@ -21,6 +21,7 @@ mod ledger_balances;
 mod ledger_check;
 mod mpesa_c2b;
 mod mpesa_kill;
+mod mpesa_props;
 mod mpesa_settle;
 mod operations;
 mod pin_security;

@@ -9,7 +9,7 @@ use pesachama::db::{self, DbError, MIGRATOR};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::helpers::{RUNTIME_ROLE, TestDb, servers};
+use crate::helpers::{RUNTIME_ROLE, TestDb, TestRole, servers};
 use crate::seed;
 
 /// Insufficient privilege: what PostgreSQL answers for a refused grant or a
@@ -302,42 +302,6 @@ async fn empty_database() -> TestDb {
         name,
         url: owner_url.clone(),
         owner_url,
-    }
-}
-
-/// A login role of one test. Roles outlive databases, so it is dropped with
-/// the value, even when the test fails; declare it before the database.
-struct TestRole(String);
-
-impl TestRole {
-    fn fresh() -> TestRole {
-        TestRole(format!(
-            "pc_runtime_{}",
-            &Uuid::new_v4().simple().to_string()[..12]
-        ))
-    }
-}
-
-impl Drop for TestRole {
-    fn drop(&mut self) {
-        let role = self.0.clone();
-        // Drop cannot be async; a short-lived runtime on another thread does it.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(&servers().postgres_admin).await?;
-                let sql: String =
-                    sqlx::query_scalar("select format('drop role if exists %I', $1::text)")
-                        .bind(&role)
-                        .fetch_one(&mut admin)
-                        .await?;
-                sqlx::raw_sql(&sql).execute(&mut admin).await.map(drop)
-            })
-        })
-        .join();
     }
 }
 

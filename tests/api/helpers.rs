@@ -247,6 +247,42 @@ impl Drop for TestDb {
     }
 }
 
+/// A login role of one test. Roles outlive databases, so it is dropped with
+/// the value, even when the test fails; declare it before the database.
+pub struct TestRole(pub String);
+
+impl TestRole {
+    pub fn fresh() -> TestRole {
+        TestRole(format!(
+            "pc_runtime_{}",
+            &Uuid::new_v4().simple().to_string()[..12]
+        ))
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let role = self.0.clone();
+        // Drop cannot be async; a short-lived runtime on another thread does it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin = PgConnection::connect(&servers().postgres_admin).await?;
+                let sql: String =
+                    sqlx::query_scalar("select format('drop role if exists %I', $1::text)")
+                        .bind(&role)
+                        .fetch_one(&mut admin)
+                        .await?;
+                sqlx::raw_sql(&sql).execute(&mut admin).await.map(drop)
+            })
+        })
+        .join();
+    }
+}
+
 /// Settings for a test app: port 0, fakes, its own database and key prefix.
 pub fn test_settings(db: &TestDb, prefix: &str) -> RawSettings {
     [

@@ -21,6 +21,8 @@ mod ledger_balances;
 mod ledger_check;
 mod mpesa_c2b;
 mod mpesa_c2b_push;
+mod mpesa_kill;
+mod mpesa_props;
 mod mpesa_settle;
 mod operations;
 mod paybill_through_fake;

@@ -179,6 +179,7 @@ async fn outcome(
             after_query: request.after_query,
             amount_delta: request.amount_delta,
         },
+        answer_after: Duration::ZERO,
     };
     match request.phone.as_deref().map(Msisdn::parse) {
         None => fake.set_default_plan(plan),

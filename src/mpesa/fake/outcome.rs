@@ -111,6 +111,10 @@ pub struct FakePlan {
     /// processed"; then the callback is posted.
     pub decide_after: Duration,
     pub callback: CallbackPlan,
+    /// How long Daraja takes to answer the push itself. The push is taken
+    /// (and its callback planned) at once; a gateway that dies meanwhile
+    /// never learns its CheckoutRequestID.
+    pub answer_after: Duration,
 }
 
 impl FakePlan {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -39,7 +40,9 @@ async fn push(State(fake): State<Arc<FakeDaraja>>, Authorised(body): Authorised)
         Ok(request) => request,
         Err(refusal) => return refuse(&fake, refusal),
     };
-    let (merchant_request_id, checkout_request_id) = accept(&fake, request, &body, now);
+    let (merchant_request_id, checkout_request_id, answer_after) =
+        accept(&fake, request, &body, now);
+    tokio::time::sleep(answer_after).await;
     Json(json!({
         "MerchantRequestID": merchant_request_id,
         "CheckoutRequestID": checkout_request_id,
@@ -65,13 +68,14 @@ fn request_of(body: &Value) -> Result<StkPushRequest, Refusal> {
     .map_err(|e| check::bad_request(&e.to_string()))
 }
 
-/// Records the push under its plan, schedules its callback, and returns its ids.
+/// Records the push under its plan, schedules its callback, and returns its
+/// ids and how long the answer takes.
 fn accept(
     fake: &Arc<FakeDaraja>,
     request: StkPushRequest,
     body: &Value,
     now: DateTime<Utc>,
-) -> (String, String) {
+) -> (String, String, Duration) {
     let serial = fake.next_serial();
     let mut rng = rand::rng();
     let (merchant_request_id, checkout_request_id) = new_ids(serial, now, &mut rng);
@@ -117,7 +121,7 @@ fn accept(
         );
     }
     fake.schedule_stk_callback(record, plan, queried);
-    (merchant_request_id, checkout_request_id)
+    (merchant_request_id, checkout_request_id, plan.answer_after)
 }
 
 async fn query(State(fake): State<Arc<FakeDaraja>>, Authorised(body): Authorised) -> Response {

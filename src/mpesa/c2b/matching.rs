@@ -51,7 +51,7 @@ pub async fn find(conn: &mut PgConnection, payment: &Payment) -> Result<Match, s
             });
         }
     }
-    if payment.payer != Payer::Unknown {
+    if matches!(payment.payer, Payer::Plain(_) | Payer::Hashed(_)) {
         for member in active_members(conn, chama_id).await? {
             if Msisdn::from_stored(&member.phone).is_ok_and(|p| payment.payer.is(&p)) {
                 return Ok(Match::Member {

@@ -143,7 +143,7 @@ mod tests {
             (account.chama.as_str(), account.member_no),
             ("UMOJA", Some(17))
         );
-        assert_eq!(p.payer, Payer::Unknown);
+        assert_eq!(p.payer, Payer::Masked("2547*****126".into()));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! So a confirmation first looks for such a push: same chama (the push's
 //! account reference is the chama's code), same amount, the member number
 //! (if typed) the push's member's, paid by the phone the prompt went to
-//! when the confirmation's MSISDN can say (C2B v2 masks it), its
+//! as far as the confirmation's MSISDN can say (C2B v2 masks all but five
+//! digits, which must fit), its
 //! `TransTime` between the push and the query that booked it (or now),
 //! give or take the configured window. Every such push is locked, oldest
 //! first:
@@ -105,7 +106,7 @@ pub async fn find(
         .filter(|c| {
             let member_ok = account.member_no.is_none_or(|no| c.member_no == no);
             let payer_ok = *payer == Payer::Unknown
-                || Msisdn::from_stored(&c.phone).is_ok_and(|p| payer.is(&p));
+                || Msisdn::from_stored(&c.phone).is_ok_and(|p| payer.could_be(&p));
             member_ok && payer_ok
         })
         .collect();

@@ -72,7 +72,7 @@ async fn a_confirmation_of_a_query_booked_push_takes_its_entry_and_the_late_call
 }
 
 #[tokio::test]
-async fn of_several_query_booked_pushes_the_oldest_is_taken_and_a_masked_payer_fits_any() {
+async fn the_oldest_query_booked_push_is_taken_by_a_masked_payer_whose_digits_fit() {
     let (db, pool) = umoja().await;
     let older = pending(&pool, 500, "ws_CO_QB2", TimeDelta::minutes(4)).await;
     let newer = pending(&pool, 500, "ws_CO_QB3", TimeDelta::minutes(3)).await;
@@ -133,6 +133,10 @@ async fn another_amount_time_payer_or_member_is_a_payment_of_its_own() {
         assert_eq!(request(&pool, id).await.1, None, "{case}");
         db.assert_ledger_consistent().await;
     }
+    // A masked number hides Dan's phone, but its last digits are not his.
+    let masked_other = confirmation("TKQ0000016", 1000, "2547 ***** 005", now);
+    assert_eq!(confirm(&pool, masked_other).await, Confirmed::Suspense);
+    assert_eq!(request(&pool, id).await.1, None);
     let mut other_member = confirmation("TKQ0000015", 1000, "2547 ***** 004", now);
     other_member["BillRefNumber"] = "UMOJA-2".into();
     assert_eq!(
@@ -142,7 +146,7 @@ async fn another_amount_time_payer_or_member_is_a_payment_of_its_own() {
         }
     );
     assert_eq!(request(&pool, id).await.1, None);
-    assert_eq!(entries(&pool).await, 6);
+    assert_eq!(entries(&pool).await, 7);
     db.assert_ledger_consistent().await;
 }
 

@@ -283,7 +283,7 @@ fn describe_metrics() {
     );
     metrics::describe_counter!(
         MPESA_RECONCILIATIONS,
-        "STK reconciliation queries and deadline closes, by result."
+        "STK reconciliation queries, deadline closes and kept callbacks adopted, by result."
     );
     metrics::describe_counter!(
         MPESA_CALLBACK_REFUSED,

@@ -2,10 +2,9 @@
 //! as `unknown` for an official, who checks the M-Pesa statement.
 //!
 //! That includes a request whose push got no answer, so it has no
-//! CheckoutRequestID: nobody knows whether a prompt was shown, it cannot be
-//! queried, and it waits here for the deadline like the rest. A success
-//! callback for it carries an id we never learnt, so it is stored unmatched
-//! for the official too.
+//! CheckoutRequestID: nobody knows whether a prompt was shown and it cannot
+//! be queried. Unless `adopt` paired it with its success callback first, it
+//! waits here for the deadline like the rest.
 
 use std::time::Duration;
 

@@ -1,12 +1,14 @@
 //! The reconciliation worker: lost callbacks settled by asking Daraja.
 //!
-//! Every pass, on every node: close requests past the deadline as
-//! `unknown` (`expire`), claim due pending requests with `for update skip
+//! Every pass, on every node: settle requests whose push went out without
+//! its id being written from the callback that named it (`adopt`), close
+//! requests past the deadline as `unknown` (`expire`), claim due pending requests with `for update skip
 //! locked` (`claim`: each is asked by one node), query each through
 //! [`crate::mpesa::DarajaClient::stk_query`] and settle or reschedule it
 //! (`query`), and refresh the pending gauges (`gauges`). `pending` is the
 //! officials' list behind `pesachama mpesa pending`.
 
+mod adopt;
 mod claim;
 mod expire;
 mod gauges;
@@ -37,6 +39,11 @@ pub async fn run(app: AppState, shutdown: CancellationToken) {
 pub async fn pass(app: &AppState) -> anyhow::Result<()> {
     let stk = &app.settings.stk;
     let limit = i64::from(stk.reconcile_batch);
+    // Before the deadline closes them; one orphan's trouble does not keep
+    // the others from being closed.
+    if let Err(error) = adopt::adopt_orphans(app, stk.settle_deadline, limit).await {
+        tracing::warn!(%error, "cannot settle STK requests without their id from kept callbacks");
+    }
     let mut tx = app.db.begin().await?;
     expire::close_overdue(&mut tx, stk.settle_deadline, limit).await?;
     tx.commit().await?;

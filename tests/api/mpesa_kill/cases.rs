@@ -191,11 +191,11 @@ async fn wait_for_waiters(gateway: &Gateway, n: i64) {
 }
 
 #[tokio::test]
-async fn killed_between_the_push_and_writing_its_id_it_is_never_pushed_again_and_closed_once() {
+async fn killed_between_the_push_and_writing_its_id_it_is_never_pushed_again_and_its_kept_callback_books_it()
+ {
     let gateway = Gateway::new(&[
         ("MPESA_QUERY_AFTER_SECS", "1"),
         ("PESACHAMA_MPESA_PUSH_CLAIM_TIMEOUT_SECS", "1"),
-        ("MPESA_SETTLE_DEADLINE_SECS", "2"),
     ])
     .await;
     // Daraja takes the push, the payer pays and the callback is posted at
@@ -233,35 +233,50 @@ async fn killed_between_the_push_and_writing_its_id_it_is_never_pushed_again_and
     node.kill().await;
 
     // The next life takes the dead claim over; the push may have gone out,
-    // so it is not pushed again, and with no id to query it is closed at
-    // the deadline for an official.
+    // so it is not pushed again. With no id to query, the reconciliation
+    // pass pairs it with the kept callback of its phone and amount (a push
+    // nobody paid would wait for the deadline, `mpesa_settle::deadline`).
     let node = gateway.start().await;
-    let closed = gateway
-        .request_until(Some(&node), "closed", |r| {
+    let settled = gateway
+        .request_until(Some(&node), "settled", |r| {
             r.status != "queued" && r.status != "pending"
         })
         .await;
+    let push = gateway.fake.pushes().remove(0);
     assert_eq!(
         (
-            closed.status.as_str(),
-            closed.settled_by.as_deref(),
-            closed.checkout_request_id
+            settled.status.as_str(),
+            settled.settled_by.as_deref(),
+            settled.checkout_request_id.as_deref(),
+            settled.mpesa_receipt.as_deref(),
         ),
-        ("unknown", Some("deadline"), None)
+        (
+            "succeeded",
+            Some("callback"),
+            Some(push.checkout_request_id.as_str()),
+            push.receipt.as_deref()
+        )
     );
     assert_eq!(gateway.fake.pushes().len(), 1, "pushed again");
     assert_eq!(gateway.fake.stats().queries, 0);
-    assert_eq!(gateway.count(STK_ENTRIES).await, 0);
-    assert_eq!(gateway.savings().await, before);
+    assert_eq!(gateway.count(STK_ENTRIES).await, 1);
+    assert_eq!(gateway.savings().await, before + 700);
+    assert_eq!(
+        gateway
+            .count("select count(*) from audit_logs where action = 'mpesa.stk.callback_adopted'")
+            .await,
+        1
+    );
     assert_eq!(
         gateway
             .count("select count(*) from audit_logs where action = 'mpesa.stk.unknown'")
             .await,
-        1
+        0
     );
+    // Nothing is left for an official.
     let listing = gateway.pending_listing().await;
     assert!(
-        listing.contains("unknown") && listing.contains("(none)"),
+        listing.contains("no STK requests waiting or flagged"),
         "{listing}"
     );
     gateway.assert_books_clean().await;

@@ -7,6 +7,7 @@ mod callbacks;
 mod deadline;
 mod failures;
 mod hostile;
+mod orphans;
 mod race;
 mod reconcile;
 

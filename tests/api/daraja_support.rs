@@ -203,3 +203,19 @@ pub async fn posted_by(fake: &FakeDaraja, n: usize) -> Vec<pesachama::mpesa::fak
     }
     fake.callbacks()
 }
+
+/// Daraja's STK success callback for `checkout` (protocols.md 3.3), paid
+/// `amount` from `phone` (Daraja's form, a JSON number).
+pub fn stk_success(checkout: &str, receipt: &str, amount: f64, phone: u64) -> Value {
+    json!({"Body": {"stkCallback": {
+        "MerchantRequestID": "29115-34620561-1",
+        "CheckoutRequestID": checkout,
+        "ResultCode": 0,
+        "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": amount},
+            {"Name": "MpesaReceiptNumber", "Value": receipt},
+            {"Name": "Balance"},
+            {"Name": "TransactionDate", "Value": 20261201102115u64},
+            {"Name": "PhoneNumber", "Value": phone}]}}}})
+}

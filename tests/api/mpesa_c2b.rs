@@ -11,10 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::helpers::TestDb;
-use crate::seed;
-
-const GRACE: &str = "+254711000021";
-const OTIENO: &str = "+254711000022";
+use crate::seed::{self, PAYBILL_GRACE as GRACE, PAYBILL_OTIENO as OTIENO};
 
 fn texts() -> Templates {
     Templates::load(std::path::Path::new("locales")).unwrap()
@@ -24,18 +21,7 @@ fn texts() -> Templates {
 async fn chama() -> (TestDb, PgPool) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    seed::member(&pool, "UMOJA", GRACE, "Grace", Role::Member, None, "sw").await;
-    seed::member(
-        &pool,
-        "UMOJA",
-        OTIENO,
-        "Otieno",
-        Role::Treasurer,
-        None,
-        "en",
-    )
-    .await;
+    seed::paybill_payers(&pool).await;
     (db, pool)
 }
 

@@ -4,7 +4,6 @@
 //! the gateway over HTTP, as Safaricom does. Balances, suspense, the
 //! receipt SMS and the books are checked after each kind of payment.
 
-use pesachama::chama::Role;
 use pesachama::config::MpesaSettings;
 use pesachama::mpesa::fake::{C2bPaymentResult, CallbackKind};
 use pesachama::mpesa::{C2bUrls, UnansweredValidation};
@@ -14,10 +13,7 @@ use sqlx::PgPool;
 
 use crate::daraja_support::{raw_post, raw_token};
 use crate::helpers::{TestApp, spawn_app};
-use crate::seed;
-
-const GRACE: &str = "+254711000021";
-const OTIENO: &str = "+254711000022";
+use crate::seed::{self, PAYBILL_GRACE as GRACE, PAYBILL_OTIENO as OTIENO};
 
 /// The gateway's paybill URLs as `pesachama mpesa register-urls` builds
 /// them: under the gateway's address, ending in its callback token.
@@ -39,18 +35,7 @@ fn gateway_urls(app: &TestApp) -> C2bUrls {
 async fn paybill() -> (TestApp, PgPool) {
     let app = spawn_app().await;
     let pool = app.database.pool().await;
-    seed::chama(&pool, "UMOJA", "Umoja Women Group").await;
-    seed::member(&pool, "UMOJA", GRACE, "Grace", Role::Member, None, "sw").await;
-    seed::member(
-        &pool,
-        "UMOJA",
-        OTIENO,
-        "Otieno",
-        Role::Treasurer,
-        None,
-        "en",
-    )
-    .await;
+    seed::paybill_payers(&pool).await;
     let registered = app
         .state
         .daraja

@@ -160,3 +160,33 @@ pub async fn grace(db: &PgPool, lang: &str) -> (Uuid, Uuid) {
     .await;
     (umoja, grace)
 }
+
+/// The paybill tests' payers, members of UMOJA: Grace (member 1, Swahili)
+/// and Otieno (member 2, treasurer, English).
+pub const PAYBILL_GRACE: &str = "+254711000021";
+pub const PAYBILL_OTIENO: &str = "+254711000022";
+
+/// UMOJA with the paybill tests' two payers.
+pub async fn paybill_payers(db: &PgPool) {
+    chama(db, "UMOJA", "Umoja Women Group").await;
+    member(
+        db,
+        "UMOJA",
+        PAYBILL_GRACE,
+        "Grace",
+        Role::Member,
+        None,
+        "sw",
+    )
+    .await;
+    member(
+        db,
+        "UMOJA",
+        PAYBILL_OTIENO,
+        "Otieno",
+        Role::Treasurer,
+        None,
+        "en",
+    )
+    .await;
+}

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::daraja_support::stk_success;
 use crate::helpers::{TestApp, TestDb, spawn_app_with};
 use crate::seed;
 
@@ -204,15 +205,6 @@ async fn post_confirmation(app: &TestApp, body: &Value) -> u16 {
 
 /// Posts Daraja's success callback for `checkout` to the app.
 async fn post_callback(app: &TestApp, checkout: &str, receipt: &str, amount: i64) -> u16 {
-    let body = json!({"Body": {"stkCallback": {
-        "MerchantRequestID": "29115-34620561-1",
-        "CheckoutRequestID": checkout,
-        "ResultCode": 0,
-        "ResultDesc": "The service request is processed successfully.",
-        "CallbackMetadata": {"Item": [
-            {"Name": "Amount", "Value": amount},
-            {"Name": "MpesaReceiptNumber", "Value": receipt},
-            {"Name": "TransactionDate", "Value": 20261201102115u64},
-            {"Name": "PhoneNumber", "Value": 254711000004u64}]}}}});
+    let body = stk_success(checkout, receipt, amount as f64, 254_711_000_004);
     post(app, pesachama::mpesa::STK_CALLBACK_PATH, &body).await
 }

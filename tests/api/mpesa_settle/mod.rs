@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::daraja_support::stk_success as success;
 use crate::helpers::{TestApp, spawn_app_with};
 use crate::seed;
 
@@ -93,21 +94,6 @@ async fn contribution(
         Utc::now(),
     )
     .await
-}
-
-/// Daraja's success callback.
-fn success(checkout: &str, receipt: &str, amount: f64, phone: u64) -> Value {
-    json!({"Body": {"stkCallback": {
-        "MerchantRequestID": "29115-34620561-1",
-        "CheckoutRequestID": checkout,
-        "ResultCode": 0,
-        "ResultDesc": "The service request is processed successfully.",
-        "CallbackMetadata": {"Item": [
-            {"Name": "Amount", "Value": amount},
-            {"Name": "MpesaReceiptNumber", "Value": receipt},
-            {"Name": "Balance"},
-            {"Name": "TransactionDate", "Value": 20261201102115u64},
-            {"Name": "PhoneNumber", "Value": phone}]}}}})
 }
 
 /// Daraja's failure callback with `code`.

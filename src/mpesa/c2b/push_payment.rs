@@ -105,8 +105,8 @@ pub async fn find(
         .into_iter()
         .filter(|c| {
             let member_ok = account.member_no.is_none_or(|no| c.member_no == no);
-            let payer_ok = *payer == Payer::Unknown
-                || Msisdn::from_stored(&c.phone).is_ok_and(|p| payer.could_be(&p));
+            let payer_ok = Msisdn::from_stored(&c.phone)
+                .map_or(*payer == Payer::Unknown, |p| payer.could_be(&p));
             member_ok && payer_ok
         })
         .collect();

@@ -99,19 +99,18 @@ fn pairs<'a>(orphans: &'a [Orphan], kept: &'a [Kept]) -> Vec<(&'a Orphan, &'a Ke
 /// (its worker wrote an id, or the deadline closed it).
 async fn adopt_one(app: &AppState, orphan: &Orphan, kept: &Kept) -> Result<bool, SettleError> {
     let mut tx = app.db.begin().await?;
-    match adopt_in(&mut tx, &app.sms_texts, orphan, kept).await {
+    let adopted = match adopt_in(&mut tx, &app.sms_texts, orphan, kept).await {
         Err(SettleError::ReceiptTaken) => {
             // Another road booked the receipt meanwhile: settling again
             // sees it and closes the orphan without booking.
             tx.rollback().await?;
             tx = app.db.begin().await?;
-            adopt_in(&mut tx, &app.sms_texts, orphan, kept).await?;
+            adopt_in(&mut tx, &app.sms_texts, orphan, kept).await?
         }
-        other => {
-            if !other? {
-                return Ok(false);
-            }
-        }
+        other => other?,
+    };
+    if !adopted {
+        return Ok(false);
     }
     tx.commit().await?;
     metrics::counter!(MPESA_RECONCILIATIONS, "result" => "adopted").increment(1);
